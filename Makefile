@@ -1,0 +1,73 @@
+# kedge: `make demo` and `make test` set up everything they need on a fresh Debian machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+DENO := bin/deno
+# The same permission flags bin/cloudcore and bin/edgecore run with.
+CLOUDCORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$CLOUDCORE_PERMISSIONS")
+EDGECORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$EDGECORE_PERMISSIONS")
+# Test files run in parallel, one per core; each starts its own control plane and components.
+JOBS ?= $(shell nproc)
+DENORT_BIN ?=
+# npm comes with Debian's package when missing (bin/deno installs it); Go is handled by tests/cluster/ensure_go.sh.
+APT_PACKAGES := ca-certificates git
+TARGETS := cloudcore edgecore
+
+.PHONY: help deps control-plane test test-unit test-integration build demo fmt lint check clean cluster-up cluster-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+deps: ## install Debian packages and the pinned Deno (into .tools/) when missing
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@$(DENO) --version | head -1
+	@$(DENO) install --frozen --quiet
+
+control-plane: ## build (once, cached outside the repo) kube-apiserver, controller-manager, scheduler, etcd
+	@bash tests/cluster/build.sh >/dev/null
+
+test: deps control-plane lint check ## everything CI runs: lint, type check, unit and integration tests
+	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" DENO_JOBS=$(JOBS) \
+	  $(DENO) test --frozen --allow-all --parallel lib cloud edge tests
+
+test-unit: deps ## unit tests only (no control plane)
+	$(DENO) test --frozen --allow-all --parallel lib cloud edge
+
+build: deps ## dist/cloudcore and dist/edgecore by deno compile (DENORT_BIN=/path/to/denort offline)
+	@if [ -z "$(DENORT_BIN)" ] && [ -z "$${DENORT_BIN:-}" ]; then \
+	  echo "Cannot build: deno compile needs its runtime denort, which it downloads from Deno's site; set DENORT_BIN=/path/to/denort (bin/cloudcore and bin/edgecore run the same code from source)" >&2; exit 1; fi
+	@mkdir -p dist
+	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(CLOUDCORE_PERMISSIONS) --output dist/cloudcore cloud/main.ts
+	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(EDGECORE_PERMISSIONS) --output dist/edgecore edge/main.ts
+
+demo: deps control-plane ## control plane + cloudcore + edgecore on this machine, then stop
+	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" $(DENO) run --frozen --allow-all tests/demo/demo.ts
+
+cluster-up: deps control-plane ## start the test control plane for a person; kubeconfig in .kedge/kubeconfig
+	@mkdir -p .kedge
+	@if [ -f .kedge/cluster.pid ] && kill -0 "$$(cat .kedge/cluster.pid)" 2>/dev/null; then echo "already up: export KUBECONFIG=$$PWD/.kedge/kubeconfig"; exit 0; fi
+	@rm -f .kedge/kubeconfig
+	@KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" nohup $(DENO) run --frozen --allow-all tests/cluster/up.ts .kedge >.kedge/cluster.log 2>&1 & echo $$! >.kedge/cluster.pid
+	@for i in $$(seq 1 240); do [ -f .kedge/kubeconfig ] && break; kill -0 "$$(cat .kedge/cluster.pid)" 2>/dev/null || { cat .kedge/cluster.log; exit 1; }; sleep 0.5; done
+	@[ -f .kedge/kubeconfig ] || { echo "Cannot start the control plane: see .kedge/cluster.log" >&2; exit 1; }
+	@echo "control plane up: export KUBECONFIG=$$PWD/.kedge/kubeconfig   (make cluster-down stops it)"
+
+cluster-down: ## stop the control plane started by cluster-up
+	@if [ -f .kedge/cluster.pid ]; then kill "$$(cat .kedge/cluster.pid)" 2>/dev/null || true; \
+	  for i in $$(seq 1 60); do kill -0 "$$(cat .kedge/cluster.pid)" 2>/dev/null || break; sleep 0.5; done; fi
+	@rm -f .kedge/cluster.pid .kedge/kubeconfig
+	@echo "control plane down"
+
+fmt: deps ## format the sources
+	$(DENO) fmt
+
+lint: deps ## deno lint and deno fmt --check
+	$(DENO) lint
+	$(DENO) fmt --check
+
+check: deps ## type-check every entrypoint and test
+	$(DENO) check --frozen cloud edge lib tests
+
+clean: ## remove build output and local state (not the cached control plane)
+	rm -rf dist .kedge

@@ -1,0 +1,93 @@
+/**
+ * cloudcore's config: one valibot schema with every default, named as in KubeEdge's cloudcore.yaml so a
+ * KubeEdge user recognises it. Unknown keys are problems (a typo must not silently fall back to a default).
+ */
+
+import * as v from "valibot";
+import {
+  intIn,
+  ipAddress,
+  ipAddressList,
+  loadConfig,
+  type LoadedConfig,
+  logSection,
+  mustBe,
+  oneOf,
+  parseConfigText,
+  port,
+  positiveInt,
+  positiveNumber,
+  section,
+  str,
+  stringList,
+} from "../lib/config/mod.ts";
+
+/** Where KubeEdge keeps cloudcore.yaml; read when `--config` is not given and the file exists. */
+export const DEFAULT_CLOUDCORE_CONFIG_PATH = "/etc/kubeedge/config/cloudcore.yaml";
+export const CLOUDCORE_API_VERSIONS = [
+  "cloudcore.config.kubeedge.io/v1alpha2",
+  "cloudcore.config.kubeedge.io/v1alpha1",
+] as const;
+
+const MiB = 1024 * 1024;
+
+/** Host address and port of one listener. */
+function listener(address: string, defaultPort: number) {
+  return section({ address: ipAddress(address), port: port(defaultPort) });
+}
+
+export const CloudCoreConfigSchema = v.strictObject({
+  apiVersion: oneOf(CLOUDCORE_API_VERSIONS, CLOUDCORE_API_VERSIONS[0]),
+  kind: oneOf(["CloudCore"], "CloudCore"),
+  kubeAPIConfig: section({
+    /** Path of a kubeconfig file; "" means in-cluster (service account) or the default kubeconfig. */
+    kubeConfig: str(""),
+    qps: positiveNumber(100),
+    burst: positiveInt(200),
+  }),
+  modules: section({
+    cloudHub: section({
+      /** IPs edge nodes dial; they go into the server certificate's SANs. */
+      advertiseAddress: ipAddressList(),
+      /** DNS names edge nodes dial; they go into the server certificate's SANs. */
+      dnsNames: stringList(),
+      nodeLimit: positiveInt(500),
+      /** Seconds without a message before a session counts as dead. */
+      keepaliveInterval: positiveInt(30, 3600),
+      /** Days an edge certificate is valid. */
+      edgeCertSigningDuration: positiveInt(365, 36500),
+      /** Hours between join-token refreshes; a token is valid for twice this. Timers cap it at 20 days. */
+      tokenRefreshDuration: positiveInt(12, 480),
+      /** Largest message accepted from an edge node, in bytes. */
+      maxMessageBytes: v.optional(
+        intIn(1024, 1024 * MiB, "an integer from 1024 to 1073741824 (bytes)"),
+        8 * MiB,
+      ),
+      websocket: listener("0.0.0.0", 10000),
+      https: listener("0.0.0.0", 10002),
+    }),
+    cloudStream: section({
+      streamPort: port(10003),
+      tunnelPort: port(10004),
+    }),
+  }),
+  metrics: listener("127.0.0.1", 9091),
+  log: logSection(),
+}, mustBe("a mapping"));
+
+export type CloudCoreConfig = v.InferOutput<typeof CloudCoreConfigSchema>;
+
+/** Every default: what an empty file gives and what `cloudcore --defaultconfig` prints. */
+export function defaultCloudCoreConfig(): CloudCoreConfig {
+  return v.parse(CloudCoreConfigSchema, {});
+}
+
+/** Validates YAML text; throws ConfigError listing every problem. */
+export function parseCloudCoreConfig(text: string, source = "(text)"): CloudCoreConfig {
+  return parseConfigText(CloudCoreConfigSchema, text, source);
+}
+
+/** Loads `path`, or the default path when it exists, or the built-in defaults. Throws ConfigError. */
+export function loadCloudCoreConfig(path?: string): Promise<LoadedConfig<CloudCoreConfig>> {
+  return loadConfig(CloudCoreConfigSchema, { path, defaultPath: DEFAULT_CLOUDCORE_CONFIG_PATH });
+}

@@ -1,0 +1,186 @@
+/**
+ * cloudcore entrypoint: parse flags -> load config -> run(config, signal). The only place that exits.
+ *
+ *   cloudcore [run] [--config FILE] [--log-level L] [--log-format F]
+ *   cloudcore --defaultconfig | --version | --help
+ */
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import {
+  commonFlags,
+  defineCli,
+  formatHelp,
+  type MainIO,
+  parseCli,
+  reportFatal,
+  shutdownOnSignals,
+  STDIO,
+  waitForAbort,
+} from "../lib/cli/mod.ts";
+import { overrideLog, toYaml } from "../lib/config/mod.ts";
+import { ConfigError, EX_UNAVAILABLE } from "../lib/errors.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { VERSION } from "../lib/version.ts";
+import {
+  type CloudCoreConfig,
+  DEFAULT_CLOUDCORE_CONFIG_PATH,
+  defaultCloudCoreConfig,
+  loadCloudCoreConfig,
+} from "./config.ts";
+
+export const CLI = defineCli({
+  program: "cloudcore",
+  summary: "kedge cloudcore: relays between the Kubernetes API and edge nodes (KubeEdge-compatible).",
+  commands: {
+    run: { description: "Run the cloud relay" },
+  },
+  defaultCommand: "run",
+  flags: commonFlags(DEFAULT_CLOUDCORE_CONFIG_PATH),
+  footer:
+    "Exit status: 0 stopped by SIGINT/SIGTERM, 64 usage error, 69 apiserver unreachable, 78 bad config.",
+});
+
+/** Runs the command line `argv` and returns the exit code. */
+export async function main(argv: readonly string[], io: MainIO = STDIO): Promise<number> {
+  try {
+    const { command, flags } = parseCli(CLI, argv);
+    if (flags.help) return print(io, formatHelp(CLI));
+    if (flags.version) return print(io, `cloudcore ${VERSION}\n`);
+    if (flags.defaultconfig) {
+      return print(io, toYaml(defaultCloudCoreConfig(), `cloudcore ${VERSION} default config`));
+    }
+    const loaded = await loadCloudCoreConfig(flags.config);
+    const config = overrideLog(loaded.config, {
+      logLevel: flags["log-level"],
+      logFormat: flags["log-format"],
+    });
+    const log = createLogger({
+      level: config.log.level,
+      format: config.log.format,
+      component: "cloudcore",
+      write: (line) => io.stderr(`${line}\n`),
+    });
+    switch (command) {
+      case "run": {
+        using shutdown = shutdownOnSignals();
+        return await run(config, { signal: shutdown.signal, log, configFile: loaded.source });
+      }
+    }
+  } catch (err) {
+    return reportFatal("cloudcore", err, io.stderr);
+  }
+}
+
+export interface RunOptions {
+  /** Aborting it stops cloudcore; its reason (a signal name) is logged. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  /** Where the config came from, for the started line. */
+  readonly configFile: string;
+}
+
+/** Runs cloudcore until `signal` aborts. Returns the exit code; throws ConfigError for an unusable kubeconfig. */
+export async function run(config: CloudCoreConfig, options: RunOptions): Promise<number> {
+  const { signal, log } = options;
+  const kubeConfigPath = config.kubeAPIConfig.kubeConfig;
+  const kube = kubeConfigPath === "" ? undefined : await loadKubeConfig(kubeConfigPath, options.configFile);
+  log.info("cloudcore started", { version: VERSION, configFile: options.configFile, ...summary(config) });
+  if (kube) {
+    const check = await checkApiserver(kube, signal);
+    if (check.ok) {
+      log.info("apiserver reachable", { server: kube.server, serverVersion: check.version });
+    } else if (!signal.aborted) {
+      log.error("apiserver unreachable", { server: kube.server, error: check.error });
+      return EX_UNAVAILABLE;
+    }
+  }
+  await waitForAbort(signal);
+  log.info("cloudcore stopped", { reason: String(signal.reason) });
+  return 0;
+}
+
+function summary(config: CloudCoreConfig): Record<string, unknown> {
+  const hub = config.modules.cloudHub;
+  return {
+    kubeConfig: config.kubeAPIConfig.kubeConfig || "(in-cluster)",
+    websocket: `${hub.websocket.address}:${hub.websocket.port}`,
+    https: `${hub.https.address}:${hub.https.port}`,
+    streamPort: config.modules.cloudStream.streamPort,
+    tunnelPort: config.modules.cloudStream.tunnelPort,
+    metrics: `${config.metrics.address}:${config.metrics.port}`,
+    advertiseAddress: hub.advertiseAddress,
+    dnsNames: hub.dnsNames,
+    nodeLimit: hub.nodeLimit,
+  };
+}
+
+/** How long the startup check waits for the apiserver. */
+export const APISERVER_CHECK_TIMEOUT_MS = 10_000;
+
+export interface LoadedKubeConfig {
+  readonly kubeConfig: KubeConfig;
+  /** The current cluster's server URL. */
+  readonly server: string;
+}
+
+/**
+ * Loads the kubeconfig named by `kubeAPIConfig.kubeConfig`. One that cannot be used is a problem of the
+ * cloudcore config `configFile`, so it throws ConfigError (exit 78).
+ */
+export async function loadKubeConfig(path: string, configFile: string): Promise<LoadedKubeConfig> {
+  // Imported here so that --help, --version and runs without a kubeconfig do not pay for loading the client.
+  const { KubeConfig } = await import("@kubernetes/client-node");
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromFile(path);
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new TypeError("Cannot use kubeconfig: it has no current cluster");
+    return { kubeConfig, server: cluster.server };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new ConfigError(configFile, [`kubeAPIConfig.kubeConfig: cannot load ${path}: ${reason}`], {
+      cause: err,
+    });
+  }
+}
+
+export type ApiserverCheck =
+  | { readonly ok: true; readonly version: string }
+  | { readonly ok: false; readonly error: unknown };
+
+/** Asks the apiserver for its version (`GET /version`); no answer within `timeoutMs` is `{ ok: false }`. */
+export async function checkApiserver(
+  kube: LoadedKubeConfig,
+  signal: AbortSignal,
+  timeoutMs: number = APISERVER_CHECK_TIMEOUT_MS,
+): Promise<ApiserverCheck> {
+  const { VersionApi } = await import("@kubernetes/client-node");
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    const api = kube.kubeConfig.makeApiClient(VersionApi);
+    const version = await untilAborted(api.getCode(), AbortSignal.any([signal, timeout]));
+    return { ok: true, version: version.gitVersion };
+  } catch (err) {
+    const error = timeout.aborted ? new Error(`Cannot reach apiserver: no answer in ${timeoutMs} ms`) : err;
+    return { ok: false, error };
+  }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason once it aborts (the request itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function print(io: MainIO, text: string): number {
+  io.stdout(text);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,132 @@
+/**
+ * edgecore's config: one valibot schema with every default, named as in KubeEdge's edgecore.yaml so a
+ * KubeEdge user recognises it. Unknown keys are problems (a typo must not silently fall back to a default).
+ */
+
+import * as v from "valibot";
+import {
+  bool,
+  DNS_SUBDOMAIN,
+  emptyOr,
+  intIn,
+  isHostPort,
+  loadConfig,
+  type LoadedConfig,
+  logSection,
+  matching,
+  mustBe,
+  nonEmptyStr,
+  oneOf,
+  parseConfigText,
+  positiveInt,
+  section,
+  str,
+  stringMap,
+} from "../lib/config/mod.ts";
+
+/** Where KubeEdge keeps edgecore.yaml; read when `--config` is not given and the file exists. */
+export const DEFAULT_EDGECORE_CONFIG_PATH = "/etc/kubeedge/config/edgecore.yaml";
+export const EDGECORE_API_VERSIONS = [
+  "edgecore.config.kubeedge.io/v1alpha2",
+  "edgecore.config.kubeedge.io/v1alpha1",
+] as const;
+/** KubeEdge's default project ID, part of the WebSocket path. */
+export const DEFAULT_PROJECT_ID = "e632aba927ea4ac2b575ec1603d56f10";
+/** EventBus modes: 0 the built-in broker, 1 both, 2 an external broker (mosquitto). */
+export const MQTT_MODES = [0, 1, 2] as const;
+export const MQTT_QOS_LEVELS = [0, 1, 2] as const;
+export const CGROUP_DRIVERS = ["systemd", "cgroupfs"] as const;
+
+const MiB = 1024 * 1024;
+const MQTT_URL = /^(tcp|ssl|mqtt|mqtts|ws|wss):\/\/\S+$/;
+const HTTPS_URL = /^https:\/\/[^\s/]+\/?$/;
+const NODE_NAME = "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')";
+
+export const EdgeCoreConfigSchema = v.strictObject({
+  apiVersion: oneOf(EDGECORE_API_VERSIONS, EDGECORE_API_VERSIONS[0]),
+  kind: oneOf(["EdgeCore"], "EdgeCore"),
+  database: section({
+    dataSource: nonEmptyStr("/var/lib/kubeedge/edgecore.db"),
+  }),
+  modules: section({
+    edged: section({
+      /** The node's name; "" means the machine's hostname, lowercased. */
+      hostnameOverride: emptyOr(DNS_SUBDOMAIN, NODE_NAME),
+      nodeLabels: stringMap(),
+      podSandboxImage: nonEmptyStr("registry.k8s.io/pause:3.10"),
+      containerRuntimeEndpoint: nonEmptyStr("unix:///run/containerd/containerd.sock"),
+      cgroupDriver: oneOf(CGROUP_DRIVERS, "systemd"),
+      /** Seconds between node status reports. */
+      nodeStatusUpdateFrequency: positiveInt(10, 3600),
+      /** Lease duration in kube-node-lease; the node goes NotReady when it lapses. */
+      nodeLeaseDurationSeconds: positiveInt(40, 3600),
+    }),
+    edgeHub: section({
+      /** Seconds between pings to cloudcore. */
+      heartbeat: positiveInt(15, 3600),
+      projectID: nonEmptyStr(DEFAULT_PROJECT_ID),
+      tlsCaFile: nonEmptyStr("/etc/kubeedge/ca/rootCA.crt"),
+      tlsCertFile: nonEmptyStr("/etc/kubeedge/certs/server.crt"),
+      tlsPrivateKeyFile: nonEmptyStr("/etc/kubeedge/certs/server.key"),
+      websocket: section({
+        /** cloudcore's WebSocket endpoint, HOST:10000. */
+        server: emptyOr(isHostPort, "HOST:PORT"),
+      }),
+      /** cloudcore's HTTPS endpoint for certificates, https://HOST:10002. */
+      httpServer: emptyOr(HTTPS_URL, "an https://HOST:PORT URL"),
+      /** Join token from `cloudcore gettoken`, needed until the node has a certificate. */
+      token: str(""),
+      rotateCertificates: bool(true),
+      /** Largest message accepted from cloudcore, in bytes. */
+      maxMessageBytes: v.optional(
+        intIn(1024, 1024 * MiB, "an integer from 1024 to 1073741824 (bytes)"),
+        8 * MiB,
+      ),
+    }),
+    eventBus: section({
+      mqttMode: oneOf(MQTT_MODES, 2),
+      mqttServerInternal: matching(MQTT_URL, "an MQTT URL such as tcp://HOST:PORT", "tcp://127.0.0.1:1884"),
+      mqttServerExternal: matching(MQTT_URL, "an MQTT URL such as tcp://HOST:PORT", "tcp://127.0.0.1:1883"),
+      mqttQOS: oneOf(MQTT_QOS_LEVELS, 0),
+    }),
+    metaManager: section({
+      /** The local Kubernetes-style API for apps on the node. */
+      metaServer: section({
+        enable: bool(true),
+        server: matching(isHostPort, "HOST:PORT", "127.0.0.1:10550"),
+      }),
+    }),
+    deviceTwin: section({
+      enable: bool(true),
+    }),
+  }),
+  log: logSection(),
+}, mustBe("a mapping"));
+
+export type EdgeCoreConfig = v.InferOutput<typeof EdgeCoreConfigSchema>;
+
+/** Every default: what an empty file gives and what `edgecore --defaultconfig` prints. */
+export function defaultEdgeCoreConfig(): EdgeCoreConfig {
+  return v.parse(EdgeCoreConfigSchema, {});
+}
+
+/** Validates YAML text; throws ConfigError listing every problem. */
+export function parseEdgeCoreConfig(text: string, source = "(text)"): EdgeCoreConfig {
+  return parseConfigText(EdgeCoreConfigSchema, text, source);
+}
+
+/** Loads `path`, or the default path when it exists, or the built-in defaults. Throws ConfigError. */
+export function loadEdgeCoreConfig(path?: string): Promise<LoadedConfig<EdgeCoreConfig>> {
+  return loadConfig(EdgeCoreConfigSchema, { path, defaultPath: DEFAULT_EDGECORE_CONFIG_PATH });
+}
+
+/** The node's name: `hostnameOverride`, else the hostname lowercased (as the kubelet does). */
+export function nodeNameOf(config: EdgeCoreConfig, hostname: () => string = Deno.hostname): string {
+  const override = config.modules.edged.hostnameOverride;
+  return override !== "" ? override : hostname().trim().toLowerCase();
+}
+
+/** Whether `name` is a node name Kubernetes accepts. */
+export function isValidNodeName(name: string): boolean {
+  return DNS_SUBDOMAIN.test(name);
+}

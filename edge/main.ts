@@ -1,0 +1,126 @@
+/**
+ * edgecore entrypoint: parse flags -> load config -> run(config, signal). The only place that exits.
+ *
+ *   edgecore [run] [--config FILE] [--log-level L] [--log-format F]
+ *   edgecore --defaultconfig | --version | --help
+ */
+
+import {
+  commonFlags,
+  defineCli,
+  formatHelp,
+  type MainIO,
+  parseCli,
+  reportFatal,
+  shutdownOnSignals,
+  STDIO,
+  waitForAbort,
+} from "../lib/cli/mod.ts";
+import { overrideLog, toYaml } from "../lib/config/mod.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { VERSION } from "../lib/version.ts";
+import {
+  DEFAULT_EDGECORE_CONFIG_PATH,
+  defaultEdgeCoreConfig,
+  type EdgeCoreConfig,
+  isValidNodeName,
+  loadEdgeCoreConfig,
+  nodeNameOf,
+} from "./config.ts";
+
+export const CLI = defineCli({
+  program: "edgecore",
+  summary: "kedge edgecore: the agent on each edge node (KubeEdge-compatible).",
+  commands: {
+    run: { description: "Run the edge agent" },
+  },
+  defaultCommand: "run",
+  flags: commonFlags(DEFAULT_EDGECORE_CONFIG_PATH),
+  footer: "Exit status: 0 stopped by SIGINT/SIGTERM, 64 usage error, 78 bad config.",
+});
+
+/** Runs the command line `argv` and returns the exit code. */
+export async function main(argv: readonly string[], io: MainIO = STDIO): Promise<number> {
+  try {
+    const { command, flags } = parseCli(CLI, argv);
+    if (flags.help) return print(io, formatHelp(CLI));
+    if (flags.version) return print(io, `edgecore ${VERSION}\n`);
+    if (flags.defaultconfig) {
+      return print(io, toYaml(defaultEdgeCoreConfig(), `edgecore ${VERSION} default config`));
+    }
+    const loaded = await loadEdgeCoreConfig(flags.config);
+    const config = overrideLog(loaded.config, {
+      logLevel: flags["log-level"],
+      logFormat: flags["log-format"],
+    });
+    const log = createLogger({
+      level: config.log.level,
+      format: config.log.format,
+      component: "edgecore",
+      write: (line) => io.stderr(`${line}\n`),
+    });
+    switch (command) {
+      case "run": {
+        using shutdown = shutdownOnSignals();
+        return await run(config, { signal: shutdown.signal, log, configFile: loaded.source });
+      }
+    }
+  } catch (err) {
+    return reportFatal("edgecore", err, io.stderr);
+  }
+}
+
+export interface RunOptions {
+  /** Aborting it stops edgecore; its reason (a signal name) is logged. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  /** Where the config came from, for the started line. */
+  readonly configFile: string;
+  /** The machine's hostname; Deno.hostname by default. */
+  readonly hostname?: () => string;
+}
+
+/** Runs edgecore until `signal` aborts and returns the exit code. Throws ConfigError for an unusable node name. */
+export async function run(config: EdgeCoreConfig, options: RunOptions): Promise<number> {
+  const { signal, log } = options;
+  const nodeName = nodeNameOf(config, options.hostname);
+  if (!isValidNodeName(nodeName)) {
+    throw new ConfigError(options.configFile, [
+      `modules.edged.hostnameOverride: not set, and the hostname ${
+        JSON.stringify(nodeName)
+      } is not a valid ` +
+      "node name (a DNS-1123 subdomain); set hostnameOverride",
+    ]);
+  }
+  log.info("edgecore started", {
+    version: VERSION,
+    configFile: options.configFile,
+    nodeName,
+    ...summary(config),
+  });
+  await waitForAbort(signal);
+  log.info("edgecore stopped", { reason: String(signal.reason) });
+  return 0;
+}
+
+function summary(config: EdgeCoreConfig): Record<string, unknown> {
+  const { edgeHub, eventBus, metaManager } = config.modules;
+  return {
+    cloudWebsocket: edgeHub.websocket.server || "(not set)",
+    cloudHttpServer: edgeHub.httpServer || "(not set)",
+    dataSource: config.database.dataSource,
+    containerRuntimeEndpoint: config.modules.edged.containerRuntimeEndpoint,
+    mqttMode: eventBus.mqttMode,
+    metaServer: metaManager.metaServer.enable ? metaManager.metaServer.server : "(disabled)",
+  };
+}
+
+function print(io: MainIO, text: string): number {
+  io.stdout(text);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { ConfigError, EX_CONFIG, EX_USAGE } from "../lib/errors.ts";
+import { createLogger } from "../lib/log.ts";
+import { defaultEdgeCoreConfig } from "./config.ts";
+import { main, run } from "./main.ts";
+
+function io() {
+  const out = { stdout: "", stderr: "" };
+  return { out, io: { stdout: (t: string) => out.stdout += t, stderr: (t: string) => out.stderr += t } };
+}
+
+function captureLog() {
+  const records: Record<string, unknown>[] = [];
+  const log = createLogger({ component: "edgecore", write: (line) => records.push(JSON.parse(line)) });
+  return { log, records };
+}
+
+Deno.test("edgecore --version, --help and --defaultconfig print to stdout and return 0", async () => {
+  const a = io();
+  assert.equal(await main(["--version"], a.io), 0);
+  assert.equal(a.out.stdout, "edgecore 0.1.0\n");
+  const b = io();
+  assert.equal(await main(["-h"], b.io), 0);
+  assert.match(b.out.stdout, /Usage: edgecore/);
+  const c = io();
+  assert.equal(await main(["--defaultconfig"], c.io), 0);
+  assert.deepEqual(parse(c.out.stdout), defaultEdgeCoreConfig());
+});
+
+Deno.test("edgecore main returns 64 for an unknown command and 78 for a missing file", async () => {
+  const a = io();
+  assert.equal(await main(["join"], a.io), EX_USAGE);
+  assert.match(a.out.stderr, /unknown command "join"/);
+  const b = io();
+  assert.equal(await main(["run", "--config", "/nonexistent/edgecore.yaml"], b.io), EX_CONFIG);
+  assert.match(
+    b.out.stderr,
+    /Cannot load config \/nonexistent\/edgecore.yaml .*\n {2}cannot read the file: file not found/,
+  );
+});
+
+Deno.test("edgecore run logs started with the node name and stopped on abort", async () => {
+  const { log, records } = captureLog();
+  const controller = new AbortController();
+  const running = run(defaultEdgeCoreConfig(), {
+    signal: controller.signal,
+    log,
+    configFile: "e.yaml",
+    hostname: () => "Edge-Box",
+  });
+  await Promise.resolve();
+  controller.abort("SIGINT");
+  assert.equal(await running, 0);
+  assert.deepEqual(records.map((r) => r.msg), ["edgecore started", "edgecore stopped"]);
+  assert.equal(records[0]!.nodeName, "edge-box");
+  assert.equal(records[0]!.configFile, "e.yaml");
+  assert.equal(records[1]!.reason, "SIGINT");
+});
+
+Deno.test("edgecore run refuses a hostname that is no valid node name when hostnameOverride is unset", async () => {
+  const { log, records } = captureLog();
+  await assert.rejects(
+    run(defaultEdgeCoreConfig(), {
+      signal: AbortSignal.abort(),
+      log,
+      configFile: "e.yaml",
+      hostname: () => "box_1",
+    }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      /hostnameOverride: not set, and the hostname "box_1"/.test(err.problems[0]!),
+  );
+  assert.deepEqual(records, []);
+});

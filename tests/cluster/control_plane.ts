@@ -1,0 +1,152 @@
+// A real Kubernetes control plane for one test file: etcd and kube-apiserver (plus kube-controller-manager
+// and kube-scheduler when asked) on free loopback ports, in a temp folder, stopped and removed by stop().
+import { join } from "node:path";
+import { controlPlaneBinaries } from "./binaries.ts";
+import { type ClusterPki, kubeconfigYaml, writeClusterPki } from "./cluster_pki.ts";
+import { createRunDir, freePort, type RunDir, type Spawned, spawnLogged } from "./processes.ts";
+import { certificateToPem } from "../../lib/pki/mod.ts";
+
+export interface ControlPlaneOptions {
+  /** Also run kube-controller-manager and kube-scheduler (Deployments, node lifecycle, binding). */
+  controllers?: boolean;
+  /** Extra flags per component, e.g. a shorter node-monitor-grace-period for a lifecycle test. */
+  extraArgs?: { apiserver?: string[]; controllerManager?: string[]; scheduler?: string[] };
+  /** Where the folder goes; a fresh temp folder by default. */
+  root?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface ControlPlane extends AsyncDisposable {
+  dir: string;
+  server: string;
+  kubeconfigPath: string;
+  caPem: string;
+  pki: ClusterPki;
+  stop(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const bins = await controlPlaneBinaries();
+  const run = await createRunDir("control-plane", options.root);
+  const processes: Spawned[] = [];
+  const stop = async () => {
+    for (const p of processes.reverse()) await p.stop();
+    await run.remove();
+  };
+  try {
+    const pki = await writeClusterPki(run.path);
+    const caPem = certificateToPem(pki.ca.cert);
+    const etcdPort = freePort();
+    processes.push(await startEtcd(run, bins.etcd, etcdPort));
+    const apiPort = freePort();
+    const server = `https://127.0.0.1:${apiPort}`;
+    processes.push(
+      await spawnLogged(run, "kube-apiserver", bins.apiserver, [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        `--secure-port=${apiPort}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--cert-dir=${run.path}`,
+        `--tls-cert-file=${pki.serverCertFile}`,
+        `--tls-private-key-file=${pki.serverKeyFile}`,
+        `--client-ca-file=${pki.caCertFile}`,
+        `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        "--service-cluster-ip-range=10.96.0.0/16",
+        "--authorization-mode=Node,RBAC",
+        "--allow-privileged=true",
+        `--kubelet-client-certificate=${pki.kubeletClientCertFile}`,
+        `--kubelet-client-key=${pki.kubeletClientKeyFile}`,
+        `--kubelet-certificate-authority=${pki.caCertFile}`,
+        "--profiling=false",
+        ...(options.extraArgs?.apiserver ?? []),
+      ]),
+    );
+    const kubeconfigPath = join(run.path, "kubeconfig");
+    await Deno.writeTextFile(kubeconfigPath, kubeconfigYaml(server, pki, caPem), { mode: 0o600 });
+    await waitReady(`${server}/readyz`, caPem, processes, options.readyTimeoutMs ?? 90_000);
+    if (options.controllers) {
+      processes.push(
+        await spawnLogged(run, "kube-controller-manager", bins.controllerManager, [
+          `--kubeconfig=${kubeconfigPath}`,
+          `--authentication-kubeconfig=${kubeconfigPath}`,
+          `--authorization-kubeconfig=${kubeconfigPath}`,
+          `--service-account-private-key-file=${pki.serviceAccountKeyFile}`,
+          `--root-ca-file=${pki.caCertFile}`,
+          "--use-service-account-credentials",
+          `--cluster-signing-cert-file=${pki.caCertFile}`,
+          `--cluster-signing-key-file=${pki.caKeyFile}`,
+          "--leader-elect=false",
+          "--bind-address=127.0.0.1",
+          `--secure-port=${freePort()}`,
+          ...(options.extraArgs?.controllerManager ?? []),
+        ]),
+        await spawnLogged(run, "kube-scheduler", bins.scheduler, [
+          `--kubeconfig=${kubeconfigPath}`,
+          `--authentication-kubeconfig=${kubeconfigPath}`,
+          `--authorization-kubeconfig=${kubeconfigPath}`,
+          "--leader-elect=false",
+          "--bind-address=127.0.0.1",
+          `--secure-port=${freePort()}`,
+          ...(options.extraArgs?.scheduler ?? []),
+        ]),
+      );
+    }
+    return { dir: run.path, server, kubeconfigPath, caPem, pki, stop, [Symbol.asyncDispose]: stop };
+  } catch (error) {
+    const logs = await tailLogs(run.path);
+    await stop();
+    throw new Error(`Cannot start the control plane: ${(error as Error).message}\n${logs}`, { cause: error });
+  }
+}
+
+function startEtcd(run: RunDir, etcd: string, clientPort: number): Promise<Spawned> {
+  const peer = `http://127.0.0.1:${freePort()}`;
+  return spawnLogged(run, "etcd", etcd, [
+    "--name=default",
+    `--data-dir=${join(run.path, "etcd")}`,
+    `--listen-client-urls=http://127.0.0.1:${clientPort}`,
+    `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=default=${peer}`,
+    "--unsafe-no-fsync",
+    "--log-level=warn",
+  ]);
+}
+
+async function waitReady(url: string, caPem: string, processes: Spawned[], timeoutMs: number) {
+  const client = Deno.createHttpClient({ caCerts: [caPem] });
+  const deadline = Date.now() + timeoutMs;
+  let exited: string | undefined;
+  for (const p of processes) p.status.then((s) => exited ??= `${p.name} exited with code ${s.code}`);
+  let last = "";
+  try {
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(exited);
+      try {
+        const res = await fetch(url, { client, signal: AbortSignal.timeout(5000) });
+        last = `${res.status} ${await res.text()}`;
+        if (res.ok) return;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last.slice(0, 500)})`);
+  } finally {
+    client.close();
+  }
+}
+
+async function tailLogs(dir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const name of ["etcd.log", "kube-apiserver.log"]) {
+    try {
+      const text = await Deno.readTextFile(join(dir, name));
+      parts.push(`--- ${name} (last lines)\n${text.split("\n").slice(-15).join("\n")}`);
+    } catch { /* not started */ }
+  }
+  return parts.join("\n");
+}
