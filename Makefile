@@ -10,10 +10,10 @@ EDGECORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$EDGECORE_PERMISS
 JOBS ?= $(shell nproc)
 DENORT_BIN ?=
 # npm comes with Debian's package when missing (bin/deno installs it); Go is handled by tests/cluster/ensure_go.sh.
-APT_PACKAGES := ca-certificates git
+APT_PACKAGES := ca-certificates git systemd
 TARGETS := cloudcore edgecore
 
-.PHONY: help deps control-plane test test-unit test-integration build demo fmt lint check clean cluster-up cluster-down
+.PHONY: help deps control-plane test test-unit build install demo fmt lint check clean cluster-up cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,6 +40,15 @@ build: deps ## dist/cloudcore and dist/edgecore by deno compile (DENORT_BIN=/pat
 	@mkdir -p dist
 	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(CLOUDCORE_PERMISSIONS) --output dist/cloudcore cloud/main.ts
 	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(EDGECORE_PERMISSIONS) --output dist/edgecore edge/main.ts
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: ## copy dist/ binaries to $(PREFIX)/bin and the units to /etc/systemd/system (DESTDIR honoured)
+	@for b in $(TARGETS); do [ -x dist/$$b ] || { echo "Cannot install: dist/$$b is missing; run make build first" >&2; exit 1; }; done
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/systemd/system
+	install -m 0755 dist/cloudcore dist/edgecore $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 systemd/cloudcore.service systemd/edgecore.service $(DESTDIR)/etc/systemd/system/
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 demo: deps control-plane ## control plane + cloudcore + edgecore on this machine, then stop
 	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" $(DENO) run --frozen --allow-all tests/demo/demo.ts
