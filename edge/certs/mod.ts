@@ -1,0 +1,9 @@
+export {
+  certificateValidity,
+  type CredentialFiles,
+  type Credentials,
+  readCredentials,
+  type RotationOptions,
+  rotationTime,
+  runCertificateRotation,
+} from "./rotation.ts";
