@@ -1,0 +1,50 @@
+// The store's tables, versioned with PRAGMA user_version. `meta` keeps upstream's name and its
+// key/type/value columns (key = the wire resource) and adds what resync needs: uid and resourceVersion.
+import type { DatabaseSync } from "node:sqlite";
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (
+     key TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     uid TEXT NOT NULL,
+     resource_version TEXT NOT NULL,
+     value TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX meta_uid ON meta(uid);
+   CREATE INDEX meta_type ON meta(type);
+   -- What the edge must tell the cloud and could not yet: the latest per key only.
+   CREATE TABLE upstream (
+     key TEXT PRIMARY KEY,
+     message TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A file from a newer edgecore: not corrupt, so it must be neither quarantined nor downgraded. */
+export class SchemaTooNewError extends Error {
+  override name = "SchemaTooNewError";
+}
+
+export function migrate(db: DatabaseSync): void {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number } | undefined;
+  const current = row?.user_version ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new SchemaTooNewError(
+      `Cannot open store: its schema ${current} is newer than this edgecore's ${SCHEMA_VERSION}`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(MIGRATIONS[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
