@@ -5,7 +5,6 @@
  *   cloudcore --defaultconfig | --version | --help
  */
 
-import type { KubeConfig } from "@kubernetes/client-node";
 import {
   commonFlags,
   defineCli,
@@ -18,7 +17,7 @@ import {
   waitForAbort,
 } from "../lib/cli/mod.ts";
 import { overrideLog, toYaml } from "../lib/config/mod.ts";
-import { ConfigError, EX_UNAVAILABLE } from "../lib/errors.ts";
+import { EX_UNAVAILABLE } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { VERSION } from "../lib/version.ts";
 import {
@@ -27,6 +26,7 @@ import {
   defaultCloudCoreConfig,
   loadCloudCoreConfig,
 } from "./config.ts";
+import { checkApiserver, loadKubeConfig } from "./kube/mod.ts";
 
 export const CLI = defineCli({
   program: "cloudcore",
@@ -112,68 +112,6 @@ function summary(config: CloudCoreConfig): Record<string, unknown> {
     dnsNames: hub.dnsNames,
     nodeLimit: hub.nodeLimit,
   };
-}
-
-/** How long the startup check waits for the apiserver. */
-export const APISERVER_CHECK_TIMEOUT_MS = 10_000;
-
-export interface LoadedKubeConfig {
-  readonly kubeConfig: KubeConfig;
-  /** The current cluster's server URL. */
-  readonly server: string;
-}
-
-/**
- * Loads the kubeconfig named by `kubeAPIConfig.kubeConfig`. One that cannot be used is a problem of the
- * cloudcore config `configFile`, so it throws ConfigError (exit 78).
- */
-export async function loadKubeConfig(path: string, configFile: string): Promise<LoadedKubeConfig> {
-  // Imported here so that --help, --version and runs without a kubeconfig do not pay for loading the client.
-  const { KubeConfig } = await import("@kubernetes/client-node");
-  const kubeConfig = new KubeConfig();
-  try {
-    kubeConfig.loadFromFile(path);
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new TypeError("Cannot use kubeconfig: it has no current cluster");
-    return { kubeConfig, server: cluster.server };
-  } catch (err) {
-    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new ConfigError(configFile, [`kubeAPIConfig.kubeConfig: cannot load ${path}: ${reason}`], {
-      cause: err,
-    });
-  }
-}
-
-export type ApiserverCheck =
-  | { readonly ok: true; readonly version: string }
-  | { readonly ok: false; readonly error: unknown };
-
-/** Asks the apiserver for its version (`GET /version`); no answer within `timeoutMs` is `{ ok: false }`. */
-export async function checkApiserver(
-  kube: LoadedKubeConfig,
-  signal: AbortSignal,
-  timeoutMs: number = APISERVER_CHECK_TIMEOUT_MS,
-): Promise<ApiserverCheck> {
-  const { VersionApi } = await import("@kubernetes/client-node");
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    const api = kube.kubeConfig.makeApiClient(VersionApi);
-    const version = await untilAborted(api.getCode(), AbortSignal.any([signal, timeout]));
-    return { ok: true, version: version.gitVersion };
-  } catch (err) {
-    const error = timeout.aborted ? new Error(`Cannot reach apiserver: no answer in ${timeoutMs} ms`) : err;
-    return { ok: false, error };
-  }
-}
-
-/** Settles with `promise`, or rejects with the signal's reason once it aborts (the request itself runs on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function print(io: MainIO, text: string): number {

@@ -111,6 +111,11 @@ export class EdgeStore {
     this.#db.prepare("DELETE FROM upstream WHERE key = ? AND message = ?").run(key, JSON.stringify(message));
   }
 
+  /** The open SQLite connection, for modules that keep their own tables in the same file (device twins). */
+  get database(): DatabaseSync {
+    return this.#db;
+  }
+
   close(): void {
     this.#db.close();
   }
