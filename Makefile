@@ -10,7 +10,10 @@ EDGECORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$EDGECORE_PERMISS
 JOBS ?= $(shell nproc)
 DENORT_BIN ?=
 # npm comes with Debian's package when missing (bin/deno installs it); Go is handled by tests/cluster/ensure_go.sh.
-APT_PACKAGES := ca-certificates git systemd
+# containerd, runc, CNI plugins, busybox-static, umoci and docker-registry: real pods and local images;
+# mosquitto and its clients: the external MQTT broker and real clients in the tests.
+APT_PACKAGES := ca-certificates git systemd containerd runc containernetworking-plugins busybox-static umoci \
+  docker-registry mosquitto mosquitto-clients
 TARGETS := cloudcore edgecore
 
 .PHONY: help deps control-plane test test-unit build install demo fmt lint check clean cluster-up cluster-down
