@@ -1,0 +1,148 @@
+/**
+ * A pod's container spec as a CRI ContainerConfig: command and args with $(VAR) expansion, env, working
+ * dir, mounts, resource limits as Linux resources, the basic security context, and the labels and
+ * annotations that let a restarted manager recognise the container.
+ */
+import type { ContainerConfig, LinuxContainerResources, Mount } from "../cri/mod.ts";
+import { expand, resolveEnv } from "./env.ts";
+import type { PodContext } from "./field_ref.ts";
+import {
+  CONTAINER_HASH,
+  CONTAINER_NAME,
+  CONTAINER_TYPE,
+  type ContainerType,
+  GRACE_PERIOD,
+  hashContainer,
+  MANAGED_BY,
+  MANAGER,
+  POD_NAME,
+  POD_NAMESPACE,
+  POD_UID,
+  PRE_STOP,
+  RESTART_COUNT,
+} from "./labels.ts";
+import type { ObjectLookup } from "./objects.ts";
+import type { ContainerSpec } from "./pod_schema.ts";
+import { parseQuantity } from "./quantity.ts";
+import { ConfigError } from "./env.ts";
+import type { VolumePaths } from "./volumes.ts";
+
+const CPU_PERIOD = 100_000;
+/** The kubelet's defaults for unprivileged containers. */
+const MASKED_PATHS = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+export interface ContainerConfigInput {
+  readonly ctx: PodContext;
+  readonly spec: ContainerSpec;
+  readonly type: ContainerType;
+  readonly attempt: number;
+  readonly restartCount: number;
+  readonly volumes: VolumePaths;
+  readonly objects: ObjectLookup;
+  readonly gracePeriodSeconds: number;
+}
+
+export async function buildContainerConfig(input: ContainerConfigInput): Promise<ContainerConfig> {
+  const { ctx, spec } = input;
+  const envs = await resolveEnv(ctx, spec, input.objects);
+  const vars = new Map(envs.map((e) => [e.key, e.value]));
+  return {
+    metadata: { name: spec.name, attempt: input.attempt },
+    image: { image: spec.image, userSpecifiedImage: spec.image },
+    command: spec.command?.map((c) => expand(c, vars)),
+    args: spec.args?.map((a) => expand(a, vars)),
+    workingDir: spec.workingDir ?? "",
+    envs,
+    mounts: mounts(spec, input.volumes),
+    labels: {
+      [POD_UID]: ctx.uid,
+      [POD_NAME]: ctx.pod.metadata.name,
+      [POD_NAMESPACE]: ctx.namespace,
+      [CONTAINER_NAME]: spec.name,
+      [MANAGED_BY]: MANAGER,
+    },
+    annotations: {
+      [CONTAINER_HASH]: hashContainer(spec),
+      [RESTART_COUNT]: String(input.restartCount),
+      [CONTAINER_TYPE]: input.type,
+      [GRACE_PERIOD]: String(input.gracePeriodSeconds),
+      ...(spec.lifecycle?.preStop ? { [PRE_STOP]: JSON.stringify(spec.lifecycle.preStop) } : {}),
+    },
+    logPath: `${spec.name}/${input.attempt}.log`,
+    stdin: spec.stdin ?? false,
+    tty: spec.tty ?? false,
+    linux: {
+      resources: resources(spec),
+      securityContext: securityContext(ctx, spec),
+    },
+  };
+}
+
+function mounts(spec: ContainerSpec, volumes: VolumePaths): Mount[] {
+  return (spec.volumeMounts ?? []).map((m) => {
+    const hostPath = volumes.get(m.name);
+    if (hostPath === undefined) throw new ConfigError(`Cannot mount ${m.name}: no volume of that name`);
+    if (m.subPath && m.subPath.split("/").includes("..")) {
+      throw new ConfigError(`Cannot mount ${m.name}: subPath must not contain '..'`);
+    }
+    return {
+      containerPath: m.mountPath,
+      hostPath: m.subPath ? `${hostPath}/${m.subPath}` : hostPath,
+      readonly: m.readOnly ?? false,
+    };
+  });
+}
+
+function resources(spec: ContainerSpec): LinuxContainerResources {
+  const limits = spec.resources?.limits ?? {};
+  const requests = spec.resources?.requests ?? {};
+  const out: LinuxContainerResources = {};
+  const cpuLimit = limits.cpu;
+  const cpuRequest = requests.cpu ?? cpuLimit;
+  if (cpuRequest !== undefined) out.cpuShares = Math.max(2, Math.round(parseQuantity(cpuRequest) * 1024));
+  if (cpuLimit !== undefined) {
+    out.cpuPeriod = CPU_PERIOD;
+    out.cpuQuota = Math.max(1000, Math.round(parseQuantity(cpuLimit) * CPU_PERIOD));
+  }
+  if (limits.memory !== undefined) out.memoryLimitInBytes = Math.round(parseQuantity(limits.memory));
+  return out;
+}
+
+function securityContext(ctx: PodContext, spec: ContainerSpec) {
+  const sc = spec.securityContext ?? {};
+  const pod = ctx.pod.spec.securityContext ?? {};
+  const runAsUser = sc.runAsUser ?? pod.runAsUser;
+  const runAsGroup = sc.runAsGroup ?? pod.runAsGroup;
+  const privileged = sc.privileged ?? false;
+  return {
+    privileged,
+    runAsUser: runAsUser === undefined ? undefined : { value: runAsUser },
+    runAsGroup: runAsGroup === undefined ? undefined : { value: runAsGroup },
+    readonlyRootfs: sc.readOnlyRootFilesystem ?? false,
+    supplementalGroups: pod.supplementalGroups,
+    noNewPrivs: sc.allowPrivilegeEscalation === false,
+    capabilities: sc.capabilities
+      ? { addCapabilities: sc.capabilities.add ?? [], dropCapabilities: sc.capabilities.drop ?? [] }
+      : undefined,
+    namespaceOptions: {
+      network: ctx.pod.spec.hostNetwork ? "NODE" as const : "POD" as const,
+      pid: "CONTAINER" as const,
+      ipc: "POD" as const,
+    },
+    maskedPaths: privileged ? [] : MASKED_PATHS,
+    readonlyPaths: privileged ? [] : READONLY_PATHS,
+  };
+}

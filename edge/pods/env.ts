@@ -1,0 +1,74 @@
+/** A container's environment: literal values, ConfigMap/Secret keys, the downward API, $(VAR) expansion. */
+import { fieldValue, type PodContext } from "./field_ref.ts";
+import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
+import type { ContainerSpec } from "./pod_schema.ts";
+import { parseQuantity } from "./quantity.ts";
+
+/** A reference that cannot be resolved; the container waits with reason CreateContainerConfigError. */
+export class ConfigError extends Error {
+  override readonly name = "CreateContainerConfigError";
+}
+
+export async function resolveEnv(
+  ctx: PodContext,
+  container: ContainerSpec,
+  objects: ObjectLookup,
+): Promise<{ key: string; value: string }[]> {
+  const out = new Map<string, string>();
+  const decoder = new TextDecoder();
+  for (const env of container.env ?? []) {
+    const from = env.valueFrom;
+    if (!from) {
+      out.set(env.name, expand(env.value ?? "", out));
+    } else if (from.configMapKeyRef) {
+      const { name = "", key, optional } = from.configMapKeyRef;
+      const cm = await objects.configMap(ctx.namespace, name);
+      const bytes = cm ? configMapBytes(cm).get(key) : undefined;
+      if (bytes) out.set(env.name, decoder.decode(bytes));
+      else if (!optional) {
+        throw new ConfigError(`Cannot set env ${env.name}: configmap "${name}" key "${key}" not found`);
+      }
+    } else if (from.secretKeyRef) {
+      const { name = "", key, optional } = from.secretKeyRef;
+      const secret = await objects.secret(ctx.namespace, name);
+      const bytes = secret ? secretBytes(secret).get(key) : undefined;
+      if (bytes) out.set(env.name, decoder.decode(bytes));
+      else if (!optional) {
+        throw new ConfigError(`Cannot set env ${env.name}: secret "${name}" key "${key}" not found`);
+      }
+    } else if (from.fieldRef) {
+      try {
+        out.set(env.name, fieldValue(ctx, from.fieldRef.fieldPath));
+      } catch (err) {
+        throw new ConfigError(`Cannot set env ${env.name}: ${(err as Error).message}`);
+      }
+    } else if (from.resourceFieldRef) {
+      out.set(
+        env.name,
+        resourceValue(container, from.resourceFieldRef.resource, from.resourceFieldRef.divisor),
+      );
+    }
+  }
+  return [...out].map(([key, value]) => ({ key, value }));
+}
+
+function resourceValue(
+  container: ContainerSpec,
+  resource: string,
+  divisor: string | number | undefined,
+): string {
+  const [kind = "", name = ""] = resource.split(".");
+  const table = kind === "requests" ? container.resources?.requests : container.resources?.limits;
+  const raw = table?.[name];
+  if (raw === undefined) return "0";
+  const value = parseQuantity(raw) / parseQuantity(divisor ?? 1);
+  return String(Math.ceil(value));
+}
+
+/** Expands `$(NAME)` from `vars` as the kubelet does; `$$(NAME)` stays literal `$(NAME)`. */
+export function expand(text: string, vars: Map<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
+    if (match === "$$") return "$";
+    return name !== undefined && vars.has(name) ? vars.get(name) ?? "" : match;
+  });
+}

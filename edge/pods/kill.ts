@@ -1,0 +1,101 @@
+/**
+ * Graceful termination, as the kubelet's killContainer: the preStop hook (exec, httpGet or tcpSocket) runs
+ * within the grace period, then CRI StopContainer sends the image's stop signal (SIGTERM) and SIGKILL when
+ * the rest of the grace period is over. Works from the container's annotations alone, so a pod that is
+ * no longer in any source (an orphan after a restart) stops the same way.
+ */
+import type { CriClient } from "../cri/mod.ts";
+import type { Logger } from "../../lib/log.ts";
+import * as v from "valibot";
+import { PRE_STOP } from "./labels.ts";
+import type { HandlerSpec } from "./pod_schema.ts";
+import type { RuntimeContainer, RuntimePod } from "./runtime_state.ts";
+
+/** The kubelet's floor: even a 0-second grace period gives the process 2 seconds to see SIGTERM. */
+export const MINIMUM_GRACE_SECONDS = 2;
+
+const PreStopSchema = v.object({
+  exec: v.optional(v.object({ command: v.array(v.string()) })),
+  httpGet: v.optional(
+    v.object({
+      path: v.optional(v.string()),
+      port: v.union([v.number(), v.string()]),
+      host: v.optional(v.string()),
+    }),
+  ),
+});
+
+export interface KillDeps {
+  readonly cri: CriClient;
+  readonly log: Logger;
+}
+
+export async function killContainer(
+  deps: KillDeps,
+  c: RuntimeContainer,
+  graceSeconds: number,
+  host: string,
+  preStop?: HandlerSpec,
+): Promise<void> {
+  if (c.state !== "CONTAINER_RUNNING" && c.state !== "CONTAINER_CREATED") return;
+  const grace = Math.max(MINIMUM_GRACE_SECONDS, Math.ceil(graceSeconds));
+  const deadline = Date.now() + grace * 1000;
+  const hook = preStop ?? hookFromAnnotation(c);
+  if (hook && c.state === "CONTAINER_RUNNING") {
+    try {
+      await runHook(deps.cri, c.id, hook, host, grace);
+    } catch (err) {
+      deps.log.warn("preStop hook failed", { container: c.name, id: c.id, error: err });
+    }
+  }
+  const left = Math.max(MINIMUM_GRACE_SECONDS, Math.ceil((deadline - Date.now()) / 1000));
+  await deps.cri.stopContainer(c.id, left);
+}
+
+/** Kills every running container of `pod` in parallel, then stops its sandboxes. */
+export async function killPod(
+  deps: KillDeps,
+  pod: RuntimePod,
+  graceSeconds: number,
+  host: string,
+  specs?: Map<string, HandlerSpec | undefined>,
+) {
+  await Promise.all(
+    pod.containers.map((c) => killContainer(deps, c, graceSeconds, host, specs?.get(c.name))),
+  );
+  for (const sandbox of pod.sandboxes) if (sandbox.ready) await deps.cri.stopPodSandbox(sandbox.id);
+}
+
+/** Removes every container, then every sandbox of `pod`. */
+export async function removePod(cri: CriClient, pod: RuntimePod): Promise<void> {
+  for (const c of pod.containers) await cri.removeContainer(c.id);
+  for (const s of pod.sandboxes) {
+    await cri.stopPodSandbox(s.id);
+    await cri.removePodSandbox(s.id);
+  }
+}
+
+function hookFromAnnotation(c: RuntimeContainer): HandlerSpec | undefined {
+  const text = c.annotations[PRE_STOP];
+  if (!text) return undefined;
+  try {
+    const parsed = v.safeParse(PreStopSchema, JSON.parse(text));
+    return parsed.success ? parsed.output : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runHook(cri: CriClient, id: string, hook: HandlerSpec, host: string, timeoutSeconds: number) {
+  if (hook.exec) {
+    await cri.execSync(id, hook.exec.command, timeoutSeconds);
+  } else if (hook.httpGet && typeof hook.httpGet.port === "number") {
+    const res = await fetch(
+      `http://${hook.httpGet.host ?? host}:${hook.httpGet.port}${hook.httpGet.path ?? "/"}`,
+      {
+        signal: AbortSignal.timeout(timeoutSeconds * 1000),
+      },
+    );
+    await res.body?.cancel();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * How the pod manager reads ConfigMaps and Secrets for volumes and env. edgecore wires one backed by its
+ * store; tests pass a map. `watch` lets the manager rewrite volume files when an object changes.
+ */
+
+export interface ConfigMapData {
+  data?: Record<string, string>;
+  /** Values base64-encoded, as in the API. */
+  binaryData?: Record<string, string>;
+}
+
+export interface SecretData {
+  /** Values base64-encoded, as in the API. */
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+export type ObjectKind = "ConfigMap" | "Secret";
+
+export interface ObjectLookup {
+  configMap(namespace: string, name: string): Promise<ConfigMapData | undefined>;
+  secret(namespace: string, name: string): Promise<SecretData | undefined>;
+  /** Calls `listener` when an object may have changed; returns a function that stops the calls. */
+  watch?(listener: (kind: ObjectKind, namespace: string, name: string) => void): () => void;
+}
+
+/** A lookup that has nothing: every reference is missing. */
+export const NO_OBJECTS: ObjectLookup = {
+  configMap: () => Promise.resolve(undefined),
+  secret: () => Promise.resolve(undefined),
+};
+
+/** Key -> bytes of a ConfigMap (data and binaryData). */
+export function configMapBytes(cm: ConfigMapData): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const [k, v] of Object.entries(cm.data ?? {})) out.set(k, new TextEncoder().encode(v));
+  for (const [k, v] of Object.entries(cm.binaryData ?? {})) out.set(k, decodeBase64(v));
+  return out;
+}
+
+/** Key -> bytes of a Secret (data decoded, stringData winning as the API server merges it). */
+export function secretBytes(secret: SecretData): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const [k, v] of Object.entries(secret.data ?? {})) out.set(k, decodeBase64(v));
+  for (const [k, v] of Object.entries(secret.stringData ?? {})) out.set(k, new TextEncoder().encode(v));
+  return out;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}

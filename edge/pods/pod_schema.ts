@@ -1,0 +1,192 @@
+/**
+ * The part of a v1 Pod that the pod manager reads, as a valibot schema: sources validate every Pod at the
+ * boundary with `parsePod`, and the types below are what the rest of edge/pods works with. Unknown fields
+ * are dropped; fields of the Kubernetes API keep their names and JSON shapes.
+ */
+import * as v from "valibot";
+
+const str = v.string();
+const optStr = v.optional(str);
+const optInt = v.optional(v.pipe(v.number(), v.integer()));
+const optBool = v.optional(v.boolean());
+const strList = v.optional(v.array(str));
+const strMap = v.optional(v.record(str, str));
+const intOrString = v.union([v.pipe(v.number(), v.integer()), str]);
+/** A resource quantity: "100m", "64Mi", 2. */
+const quantity = v.union([str, v.number()]);
+
+const KeyRef = v.object({ name: optStr, key: str, optional: optBool });
+const FieldRef = v.object({ fieldPath: str, apiVersion: optStr });
+const ResourceFieldRef = v.object({ resource: str, containerName: optStr, divisor: v.optional(quantity) });
+
+const EnvVar = v.object({
+  name: str,
+  value: optStr,
+  valueFrom: v.optional(v.object({
+    configMapKeyRef: v.optional(KeyRef),
+    secretKeyRef: v.optional(KeyRef),
+    fieldRef: v.optional(FieldRef),
+    resourceFieldRef: v.optional(ResourceFieldRef),
+  })),
+});
+
+const ExecAction = v.object({ command: v.array(str) });
+const HttpGet = v.object({
+  path: optStr,
+  port: intOrString,
+  host: optStr,
+  scheme: v.optional(v.picklist(["HTTP", "HTTPS"])),
+  httpHeaders: v.optional(v.array(v.object({ name: str, value: str }))),
+});
+const TcpSocket = v.object({ port: intOrString, host: optStr });
+const Handler = {
+  exec: v.optional(ExecAction),
+  httpGet: v.optional(HttpGet),
+  tcpSocket: v.optional(TcpSocket),
+};
+
+const Probe = v.object({
+  ...Handler,
+  initialDelaySeconds: optInt,
+  periodSeconds: optInt,
+  timeoutSeconds: optInt,
+  successThreshold: optInt,
+  failureThreshold: optInt,
+  terminationGracePeriodSeconds: optInt,
+});
+
+const SecurityContext = v.object({
+  runAsUser: optInt,
+  runAsGroup: optInt,
+  runAsNonRoot: optBool,
+  privileged: optBool,
+  readOnlyRootFilesystem: optBool,
+  allowPrivilegeEscalation: optBool,
+  capabilities: v.optional(v.object({ add: strList, drop: strList })),
+});
+
+const Container = v.object({
+  name: str,
+  image: str,
+  imagePullPolicy: v.optional(v.picklist(["Always", "IfNotPresent", "Never"])),
+  command: strList,
+  args: strList,
+  workingDir: optStr,
+  env: v.optional(v.array(EnvVar)),
+  ports: v.optional(v.array(v.object({
+    name: optStr,
+    containerPort: v.pipe(v.number(), v.integer()),
+    hostPort: optInt,
+    hostIP: optStr,
+    protocol: v.optional(v.picklist(["TCP", "UDP", "SCTP"])),
+  }))),
+  resources: v.optional(
+    v.object({ limits: v.optional(v.record(str, quantity)), requests: v.optional(v.record(str, quantity)) }),
+  ),
+  volumeMounts: v.optional(v.array(v.object({
+    name: str,
+    mountPath: str,
+    subPath: optStr,
+    readOnly: optBool,
+  }))),
+  livenessProbe: v.optional(Probe),
+  readinessProbe: v.optional(Probe),
+  startupProbe: v.optional(Probe),
+  lifecycle: v.optional(
+    v.object({ preStop: v.optional(v.object(Handler)), postStart: v.optional(v.object(Handler)) }),
+  ),
+  securityContext: v.optional(SecurityContext),
+  terminationMessagePath: optStr,
+  stdin: optBool,
+  tty: optBool,
+});
+
+const KeyToPath = v.array(v.object({ key: str, path: str, mode: optInt }));
+const DownwardItems = v.array(v.object({
+  path: str,
+  fieldRef: v.optional(FieldRef),
+  resourceFieldRef: v.optional(ResourceFieldRef),
+  mode: optInt,
+}));
+const ConfigMapProjection = v.object({ name: optStr, items: v.optional(KeyToPath), optional: optBool });
+
+const Volume = v.object({
+  name: str,
+  emptyDir: v.optional(v.object({ medium: optStr, sizeLimit: v.optional(quantity) })),
+  hostPath: v.optional(v.object({ path: str, type: optStr })),
+  configMap: v.optional(v.object({
+    name: optStr,
+    items: v.optional(KeyToPath),
+    defaultMode: optInt,
+    optional: optBool,
+  })),
+  secret: v.optional(v.object({
+    secretName: optStr,
+    items: v.optional(KeyToPath),
+    defaultMode: optInt,
+    optional: optBool,
+  })),
+  downwardAPI: v.optional(v.object({ items: v.optional(DownwardItems), defaultMode: optInt })),
+  projected: v.optional(v.object({
+    defaultMode: optInt,
+    sources: v.optional(v.array(v.object({
+      configMap: v.optional(ConfigMapProjection),
+      secret: v.optional(ConfigMapProjection),
+      downwardAPI: v.optional(v.object({ items: v.optional(DownwardItems) })),
+    }))),
+  })),
+});
+
+export const PodSchema = v.object({
+  apiVersion: optStr,
+  kind: optStr,
+  metadata: v.object({
+    name: v.pipe(str, v.nonEmpty()),
+    namespace: optStr,
+    uid: optStr,
+    resourceVersion: optStr,
+    labels: strMap,
+    annotations: strMap,
+    deletionTimestamp: v.optional(v.nullable(str)),
+    deletionGracePeriodSeconds: v.optional(v.nullable(v.number())),
+  }),
+  spec: v.object({
+    containers: v.pipe(v.array(Container), v.minLength(1)),
+    initContainers: v.optional(v.array(Container)),
+    volumes: v.optional(v.array(Volume)),
+    restartPolicy: v.optional(v.picklist(["Always", "OnFailure", "Never"])),
+    terminationGracePeriodSeconds: v.optional(v.nullable(v.number())),
+    hostNetwork: optBool,
+    hostname: optStr,
+    nodeName: optStr,
+    serviceAccountName: optStr,
+    securityContext: v.optional(v.object({
+      runAsUser: optInt,
+      runAsGroup: optInt,
+      runAsNonRoot: optBool,
+      supplementalGroups: v.optional(v.array(v.number())),
+      fsGroup: optInt,
+      sysctls: v.optional(v.array(v.object({ name: str, value: str }))),
+    })),
+    dnsConfig: v.optional(v.object({ nameservers: strList, searches: strList })),
+  }),
+});
+
+export type Pod = v.InferOutput<typeof PodSchema>;
+export type PodSpec = Pod["spec"];
+export type ContainerSpec = PodSpec["containers"][number];
+export type VolumeSpec = NonNullable<PodSpec["volumes"]>[number];
+export type ProbeSpec = NonNullable<ContainerSpec["livenessProbe"]>;
+export type HandlerSpec = NonNullable<NonNullable<ContainerSpec["lifecycle"]>["preStop"]>;
+export type EnvVarSpec = NonNullable<ContainerSpec["env"]>[number];
+
+/** A Pod checked against PodSchema; throws TypeError listing the problems. */
+export function parsePod(input: unknown): Pod {
+  const result = v.safeParse(PodSchema, input);
+  if (result.success) return result.output;
+  const problems = result.issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  throw new TypeError(`Cannot read pod: ${problems.join("; ")}`);
+}

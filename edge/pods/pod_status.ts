@@ -1,0 +1,159 @@
+/**
+ * A pod's v1 status from CRI state, as the kubelet's generateAPIPodStatus: container states (waiting with
+ * the worker's reason, running, terminated), lastState from the previous instance, restartCount from the
+ * container's annotation, readiness from probes, the phase, and the four conditions.
+ */
+import type { PodContext } from "./field_ref.ts";
+import type { ContainerSpec } from "./pod_schema.ts";
+import { latestContainer, type RuntimeContainer, type RuntimePod } from "./runtime_state.ts";
+import type { ContainerState, ContainerStatus, PodCondition, PodPhase, PodStatus } from "./status_types.ts";
+
+export interface Waiting {
+  reason: string;
+  message?: string;
+}
+
+export interface StatusInput {
+  readonly ctx: PodContext;
+  readonly runtime: RuntimePod | undefined;
+  /** Why a container is not running, from the last sync (CrashLoopBackOff, ErrImagePull, ...). */
+  readonly waiting: ReadonlyMap<string, Waiting>;
+  readonly ready: (containerId: string, spec: ContainerSpec) => boolean;
+  readonly started: (containerId: string, spec: ContainerSpec) => boolean;
+  readonly previous: PodStatus | undefined;
+  readonly now: Date;
+}
+
+const iso = (ns: number) => new Date(Math.floor(ns / 1e6)).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function terminated(c: RuntimeContainer): ContainerState {
+  return {
+    terminated: {
+      exitCode: c.exitCode,
+      reason: c.reason || (c.exitCode === 0 ? "Completed" : "Error"),
+      ...(c.message ? { message: c.message } : {}),
+      startedAt: c.startedAt ? iso(c.startedAt) : undefined,
+      finishedAt: c.finishedAt ? iso(c.finishedAt) : undefined,
+      containerID: `containerd://${c.id}`,
+    },
+  };
+}
+
+function containerStatus(input: StatusInput, spec: ContainerSpec, type: "init" | "regular"): ContainerStatus {
+  const all = (input.runtime?.containers ?? []).filter((c) => c.name === spec.name && c.type === type);
+  const latest = all[0];
+  const waiting = input.waiting.get(`${type}/${spec.name}`);
+  let state: ContainerState;
+  let lastState: ContainerState = {};
+  if (latest?.state === "CONTAINER_RUNNING") {
+    state = { running: { startedAt: iso(latest.startedAt) } };
+    if (all[1]) lastState = terminated(all[1]);
+  } else if (waiting) {
+    state = { waiting: { reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) } };
+    if (latest?.state === "CONTAINER_EXITED") lastState = terminated(latest);
+  } else if (latest?.state === "CONTAINER_EXITED") {
+    state = terminated(latest);
+    if (all[1]) lastState = terminated(all[1]);
+  } else {
+    state = {
+      waiting: { reason: type === "regular" && hasInit(input) ? "PodInitializing" : "ContainerCreating" },
+    };
+  }
+  const running = latest?.state === "CONTAINER_RUNNING";
+  return {
+    name: spec.name,
+    state,
+    lastState,
+    ready: running && latest !== undefined && input.ready(latest.id, spec),
+    started: running && latest !== undefined && input.started(latest.id, spec),
+    restartCount: latest?.restartCount ?? 0,
+    image: spec.image,
+    imageID: latest?.imageRef ?? "",
+    ...(latest ? { containerID: `containerd://${latest.id}` } : {}),
+  };
+}
+
+function hasInit(input: StatusInput): boolean {
+  return (input.ctx.pod.spec.initContainers?.length ?? 0) > 0 && !initialized(input);
+}
+
+/** Init containers all exited 0 in the current sandbox, or a regular container was started there. */
+export function initialized(input: { ctx: PodContext; runtime: RuntimePod | undefined }): boolean {
+  const inits = input.ctx.pod.spec.initContainers ?? [];
+  if (inits.length === 0) return true;
+  const sandbox = input.runtime?.sandboxes[0];
+  if (!sandbox) return false;
+  if (input.runtime?.containers.some((c) => c.type === "regular" && c.sandboxId === sandbox.id)) return true;
+  return inits.every((s) => {
+    const c = latestContainer(input.runtime, s.name, "init", sandbox.id);
+    return c?.state === "CONTAINER_EXITED" && c.exitCode === 0;
+  });
+}
+
+function phaseOf(input: StatusInput, inits: ContainerStatus[], containers: ContainerStatus[]): PodPhase {
+  const policy = input.ctx.pod.spec.restartPolicy ?? "Always";
+  if (!initialized(input)) {
+    const failedInit = inits.some((s) => (s.state.terminated?.exitCode ?? 0) !== 0);
+    return failedInit && policy === "Never" ? "Failed" : "Pending";
+  }
+  let running = 0, waiting = 0, stopped = 0, succeeded = 0;
+  for (const s of containers) {
+    if (s.state.running) running++;
+    else if (s.state.terminated) {
+      stopped++;
+      if (s.state.terminated.exitCode === 0) succeeded++;
+    } else if (s.lastState.terminated) stopped++;
+    else waiting++;
+  }
+  if (waiting > 0) return "Pending";
+  if (running > 0) return "Running";
+  if (stopped > 0) {
+    if (policy === "Always") return "Running";
+    if (stopped === succeeded) return "Succeeded";
+    return policy === "OnFailure" ? "Running" : "Failed";
+  }
+  return "Pending";
+}
+
+export function computePodStatus(input: StatusInput): PodStatus {
+  const spec = input.ctx.pod.spec;
+  const inits = (spec.initContainers ?? []).map((c) => containerStatus(input, c, "init"));
+  const containers = spec.containers.map((c) => containerStatus(input, c, "regular"));
+  const phase = phaseOf(input, inits, containers);
+  const isInitialized = initialized(input);
+  const allReady = containers.every((c) => c.ready);
+  const completed = phase === "Succeeded" || phase === "Failed";
+  const previous = new Map((input.previous?.conditions ?? []).map((c) => [c.type, c]));
+  const condition = (type: PodCondition["type"], ok: boolean, reason?: string): PodCondition => {
+    const status = ok ? "True" : "False";
+    const before = previous.get(type);
+    return {
+      type,
+      status,
+      ...(!ok && reason ? { reason } : {}),
+      lastTransitionTime: before?.status === status && before.lastTransitionTime
+        ? before.lastTransitionTime
+        : input.now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
+  };
+  const notReady = completed ? "PodCompleted" : "ContainersNotReady";
+  const sandbox = input.runtime?.sandboxes.find((s) => s.ready);
+  const podIP = spec.hostNetwork ? input.ctx.hostIP : sandbox?.ip || input.previous?.podIP;
+  const oldest = input.runtime?.sandboxes.at(-1);
+  const startTime = input.previous?.startTime ??
+    (oldest ? iso(oldest.createdAt) : input.now.toISOString().replace(/\.\d{3}Z$/, "Z"));
+  return {
+    phase,
+    conditions: [
+      condition("PodScheduled", true),
+      condition("Initialized", isInitialized, completed ? "PodCompleted" : "ContainersNotInitialized"),
+      condition("ContainersReady", allReady && !completed, notReady),
+      condition("Ready", allReady && !completed, notReady),
+    ],
+    hostIP: input.ctx.hostIP,
+    ...(podIP && sandbox ? { podIP, podIPs: [{ ip: podIP }] } : {}),
+    startTime,
+    ...(inits.length ? { initContainerStatuses: inits } : {}),
+    containerStatuses: containers,
+  };
+}

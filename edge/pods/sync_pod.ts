@@ -1,0 +1,249 @@
+/**
+ * One sync of one pod, as the kubelet's SyncPod/computePodActions: make CRI match the spec. A sandbox that
+ * is missing or not ready is replaced (its containers killed); init containers run one at a time; each
+ * container is started, kept, or restarted by its restart policy with crash-loop backoff, and restarted
+ * when its spec hash changed or its liveness/startup probe failed. Containers whose hash matches are
+ * adopted as they are, so a restarted manager recreates nothing.
+ */
+import { join } from "node:path";
+import type { CriClient, PodSandboxConfig } from "../cri/mod.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { Backoff } from "./backoff.ts";
+import { buildContainerConfig } from "./container_config.ts";
+import { ConfigError } from "./env.ts";
+import type { PodContext } from "./field_ref.ts";
+import type { ImagePuller } from "./images.ts";
+import { killContainer } from "./kill.ts";
+import { type ContainerType, hashContainer } from "./labels.ts";
+import type { ObjectLookup } from "./objects.ts";
+import type { ContainerSpec } from "./pod_schema.ts";
+import { initialized, type Waiting } from "./pod_status.ts";
+import type { ProbeManager, ProbeTarget } from "./probes.ts";
+import {
+  latestContainer,
+  type RuntimeCache,
+  type RuntimeContainer,
+  type RuntimePod,
+  type RuntimeSandbox,
+} from "./runtime_state.ts";
+import { buildSandboxConfig } from "./sandbox_config.ts";
+import { prepareVolumes, VolumeError, type VolumePaths } from "./volumes.ts";
+
+export interface SyncDeps {
+  readonly cri: CriClient;
+  readonly runtime: RuntimeCache;
+  readonly images: ImagePuller;
+  readonly probes: ProbeManager;
+  readonly objects: ObjectLookup;
+  readonly crashBackoff: Backoff;
+  readonly log: Logger;
+  readonly podsDir: string;
+  readonly logsDir: string;
+}
+
+export interface SyncResult {
+  /** `<type>/<name>` -> why that container is not running. */
+  readonly waiting: Map<string, Waiting>;
+  /** Sync again after this long (a backoff ends), unless something happens first. */
+  readonly requeueMs?: number;
+  /** CRI state after the sync. */
+  readonly runtime: RuntimePod | undefined;
+}
+
+export function gracePeriodOf(ctx: PodContext): number {
+  return ctx.pod.metadata.deletionGracePeriodSeconds ?? ctx.pod.spec.terminationGracePeriodSeconds ?? 30;
+}
+
+export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean): Promise<SyncResult> {
+  const waiting = new Map<string, Waiting>();
+  let requeue: number | undefined;
+  const later = (ms: number) => requeue = Math.min(requeue ?? ms, Math.max(ms, 100));
+  const grace = gracePeriodOf(ctx);
+  const host = hostOf(ctx);
+  let runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
+
+  if (terminal) {
+    // A finished pod keeps its containers for their status, and gives back its sandbox.
+    for (const s of runtime?.sandboxes ?? []) if (s.ready) await deps.cri.stopPodSandbox(s.id);
+    deps.probes.removePod(ctx.uid);
+    return { waiting, runtime: (await deps.runtime.list(ctx.uid)).get(ctx.uid) };
+  }
+
+  const podDir = join(deps.podsDir, ctx.uid);
+  let volumes: VolumePaths;
+  try {
+    volumes = await prepareVolumes(ctx, podDir, deps.objects);
+  } catch (err) {
+    if (!(err instanceof VolumeError)) throw err;
+    for (const c of allContainers(ctx)) {
+      waiting.set(`${c.type}/${c.spec.name}`, { reason: "ContainerCreating", message: err.message });
+    }
+    return { waiting, requeueMs: 2000, runtime };
+  }
+
+  let sandbox: RuntimeSandbox | undefined = runtime?.sandboxes[0];
+  let sandboxConfig = buildSandboxConfig(ctx, sandbox?.attempt ?? 0, deps.logsDir, grace);
+  if (!sandbox || !sandbox.ready) {
+    for (const c of runtime?.containers ?? []) await killContainer(deps, c, grace, host);
+    for (const s of runtime?.sandboxes ?? []) if (s.ready) await deps.cri.stopPodSandbox(s.id);
+    const attempt = sandbox ? sandbox.attempt + 1 : 0;
+    sandboxConfig = buildSandboxConfig(ctx, attempt, deps.logsDir, grace);
+    await Deno.mkdir(sandboxConfig.logDirectory ?? deps.logsDir, { recursive: true });
+    const id = await deps.cri.runPodSandbox(sandboxConfig);
+    deps.log.info("sandbox started", { uid: ctx.uid, pod: ctx.pod.metadata.name, sandbox: id, attempt });
+    runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
+    sandbox = runtime?.sandboxes.find((s) => s.id === id);
+    if (!sandbox) throw new Error(`Cannot find sandbox ${id}: gone right after it started`);
+  }
+  const podCtx: PodContext = { ...ctx, podIP: ctx.pod.spec.hostNetwork ? ctx.hostIP : sandbox.ip };
+  const sb = sandbox;
+
+  const start = async (spec: ContainerSpec, type: ContainerType, previous: RuntimeContainer | undefined) => {
+    const key = `${type}/${spec.name}`;
+    const image = await deps.images.ensure(ctx.uid, spec, sandboxConfig);
+    if (!image.ok) {
+      waiting.set(key, { reason: image.reason, message: image.message });
+      later(image.retryMs);
+      return;
+    }
+    // containerd reserves "<name>_<pod>_<namespace>_<uid>_<attempt>" whatever the sandbox: never reuse one.
+    const attempt = Math.max(
+      -1,
+      ...(runtime?.containers ?? []).filter((c) => c.name === spec.name && c.type === type)
+        .map((c) => c.attempt),
+    ) + 1;
+    const restartCount = previous ? previous.restartCount + 1 : 0;
+    let config;
+    try {
+      config = await buildContainerConfig({
+        ctx: podCtx,
+        spec,
+        type,
+        attempt,
+        restartCount,
+        volumes,
+        objects: deps.objects,
+        gracePeriodSeconds: grace,
+      });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      waiting.set(key, { reason: "CreateContainerConfigError", message: err.message });
+      later(2000);
+      return;
+    }
+    let id: string;
+    try {
+      id = await deps.cri.createContainer(sb.id, config, sandboxConfig);
+    } catch (err) {
+      waiting.set(key, { reason: "CreateContainerError", message: (err as Error).message });
+      later(2000);
+      return;
+    }
+    try {
+      await deps.cri.startContainer(id);
+      deps.log.info("container started", { uid: ctx.uid, container: spec.name, id, restartCount });
+    } catch (err) {
+      waiting.set(key, { reason: "RunContainerError", message: (err as Error).message });
+      deps.crashBackoff.next(`${ctx.uid}/${key}`);
+      later(deps.crashBackoff.remaining(`${ctx.uid}/${key}`));
+    }
+  };
+
+  /** Starts (or restarts after backoff) a container that is not running; false while it must wait. */
+  const ensureRunning = async (
+    spec: ContainerSpec,
+    type: ContainerType,
+    policy: "Always" | "OnFailure" | "Never",
+  ) => {
+    const key = `${type}/${spec.name}`;
+    const current = latestContainer(runtime, spec.name, type, sb.id);
+    const previous = latestContainer(runtime, spec.name, type);
+    if (current?.state === "CONTAINER_RUNNING") {
+      const failedProbe = deps.probes.failed(ctx.uid, current.id);
+      const outdated = current.hash !== hashContainer(spec);
+      if (!failedProbe && !outdated) return true;
+      deps.log.info("container restarting", {
+        uid: ctx.uid,
+        container: spec.name,
+        id: current.id,
+        why: outdated ? "spec changed" : `${failedProbe} probe failed`,
+      });
+      const probeGrace = failedProbe ? spec[`${failedProbe}Probe`]?.terminationGracePeriodSeconds : undefined;
+      await killContainer(deps, current, probeGrace ?? grace, host, spec.lifecycle?.preStop);
+      deps.runtime.forget(current.id);
+      runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
+      if (outdated) deps.crashBackoff.reset(`${ctx.uid}/${key}`);
+      return ensureRunning(spec, type, policy);
+    }
+    if (current?.state === "CONTAINER_CREATED" || current?.state === "CONTAINER_UNKNOWN") {
+      await deps.cri.removeContainer(current.id).catch(() => {});
+    } else if (current?.state === "CONTAINER_EXITED") {
+      const restart = policy === "Always" || (policy === "OnFailure" && current.exitCode !== 0) ||
+        current.hash !== hashContainer(spec) && policy !== "Never";
+      if (!restart) return current.exitCode === 0;
+      const backoffKey = `${ctx.uid}/${key}`;
+      const wait = deps.crashBackoff.remaining(backoffKey, Math.floor(current.finishedAt / 1e6));
+      if (wait > 0) {
+        waiting.set(key, {
+          reason: "CrashLoopBackOff",
+          message: `back-off ${
+            Math.round(deps.crashBackoff.delay(backoffKey) / 1000)
+          }s restarting failed container=${spec.name} pod=${ctx.pod.metadata.name}_${ctx.namespace}(${ctx.uid})`,
+        });
+        later(wait);
+        return false;
+      }
+      deps.crashBackoff.next(backoffKey);
+    }
+    await start(spec, type, previous);
+    return false;
+  };
+
+  const policy = ctx.pod.spec.restartPolicy ?? "Always";
+  if (!initialized({ ctx, runtime })) {
+    for (const spec of ctx.pod.spec.initContainers ?? []) {
+      const c = latestContainer(runtime, spec.name, "init", sb.id);
+      if (c?.state === "CONTAINER_EXITED" && c.exitCode === 0) continue;
+      if (c?.state === "CONTAINER_RUNNING") break;
+      // A failed init container restarts (OnFailure and Always) or fails the pod (Never).
+      if (c?.state === "CONTAINER_EXITED" && policy === "Never") break;
+      await ensureRunning(spec, "init", policy === "Never" ? "Never" : "OnFailure");
+      break;
+    }
+  } else {
+    for (const spec of ctx.pod.spec.containers) await ensureRunning(spec, "regular", policy);
+  }
+
+  // Running containers the spec no longer has.
+  const names = new Set(allContainers(ctx).map((c) => `${c.type}/${c.spec.name}`));
+  for (const c of runtime?.containers ?? []) {
+    if (c.state === "CONTAINER_RUNNING" && !names.has(`${c.type}/${c.name}`)) {
+      await killContainer(deps, c, grace, host);
+    }
+  }
+
+  runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
+  const specs = new Map(allContainers(ctx).map((c) => [`${c.type}/${c.spec.name}`, c.spec]));
+  const targets: ProbeTarget[] = [];
+  for (const c of runtime?.containers ?? []) {
+    const spec = specs.get(`${c.type}/${c.name}`);
+    if (spec && c.state === "CONTAINER_RUNNING" && c.sandboxId === sb.id && c.type === "regular") {
+      targets.push({ uid: ctx.uid, containerId: c.id, spec, host: hostOf(podCtx) });
+    }
+  }
+  deps.probes.sync(ctx.uid, targets);
+  return { waiting, requeueMs: requeue, runtime };
+}
+
+function allContainers(ctx: PodContext): { spec: ContainerSpec; type: ContainerType }[] {
+  return [
+    ...(ctx.pod.spec.initContainers ?? []).map((spec) => ({ spec, type: "init" as const })),
+    ...ctx.pod.spec.containers.map((spec) => ({ spec, type: "regular" as const })),
+  ];
+}
+
+export function hostOf(ctx: PodContext): string {
+  return ctx.pod.spec.hostNetwork ? "127.0.0.1" : ctx.podIP || "127.0.0.1";
+}
+
+export type { PodSandboxConfig };

@@ -1,0 +1,169 @@
+/**
+ * Pod volumes on the node, under `<podDir>/volumes/<kind>/<name>`: emptyDir folders, hostPath as given,
+ * configMap / secret / downwardAPI / projected files written atomically with their modes. Called on every
+ * sync, so a changed ConfigMap or Secret is rewritten in place (containers see it through `..data`).
+ */
+import { join } from "node:path";
+import { type FileEntry, writeAtomically } from "./atomic_writer.ts";
+import { fieldValue, type PodContext } from "./field_ref.ts";
+import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
+import type { VolumeSpec } from "./pod_schema.ts";
+
+const DEFAULT_MODE = 0o644;
+
+/** A volume that cannot be set up; the pod waits (reason CreateContainerConfigError). */
+export class VolumeError extends Error {
+  override readonly name = "VolumeError";
+}
+
+/** Volume name -> host path. */
+export type VolumePaths = Map<string, string>;
+
+export async function prepareVolumes(
+  ctx: PodContext,
+  podDir: string,
+  objects: ObjectLookup,
+): Promise<VolumePaths> {
+  const paths: VolumePaths = new Map();
+  for (const volume of ctx.pod.spec.volumes ?? []) {
+    paths.set(volume.name, await prepareVolume(ctx, podDir, objects, volume));
+  }
+  return paths;
+}
+
+async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLookup, volume: VolumeSpec) {
+  const dir = (kind: string) => join(podDir, "volumes", kind, volume.name);
+  if (volume.hostPath) {
+    const { path, type } = volume.hostPath;
+    if (type === "DirectoryOrCreate") await Deno.mkdir(path, { recursive: true, mode: 0o755 });
+    else if (type === "FileOrCreate") {
+      await Deno.writeFile(path, new Uint8Array(), { create: true, append: true, mode: DEFAULT_MODE });
+    } else if (type === "Directory" || type === "File") {
+      const info = await Deno.stat(path).catch(() => undefined);
+      if (!info || (type === "Directory" ? !info.isDirectory : !info.isFile)) {
+        throw new VolumeError(`Cannot mount hostPath ${volume.name}: ${path} is not a ${type.toLowerCase()}`);
+      }
+    }
+    return path;
+  }
+  if (volume.configMap) {
+    const { name = "", items, defaultMode, optional } = volume.configMap;
+    const cm = await objects.configMap(ctx.namespace, name);
+    if (!cm && !optional) {
+      throw new VolumeError(`Cannot mount configMap ${volume.name}: configmap "${name}" not found`);
+    }
+    const files = keyFiles(volume.name, cm ? configMapBytes(cm) : new Map(), items, defaultMode, optional);
+    await writeAtomically(dir("configmap"), files);
+    return dir("configmap");
+  }
+  if (volume.secret) {
+    const { secretName = "", items, defaultMode, optional } = volume.secret;
+    const secret = await objects.secret(ctx.namespace, secretName);
+    if (!secret && !optional) {
+      throw new VolumeError(`Cannot mount secret ${volume.name}: secret "${secretName}" not found`);
+    }
+    const files = keyFiles(
+      volume.name,
+      secret ? secretBytes(secret) : new Map(),
+      items,
+      defaultMode,
+      optional,
+    );
+    await writeAtomically(dir("secret"), files);
+    return dir("secret");
+  }
+  if (volume.downwardAPI) {
+    await writeAtomically(
+      dir("downward-api"),
+      downwardFiles(ctx, volume.downwardAPI.items, volume.downwardAPI.defaultMode),
+    );
+    return dir("downward-api");
+  }
+  if (volume.projected) {
+    const files: FileEntry[] = [];
+    const mode = volume.projected.defaultMode;
+    for (const source of volume.projected.sources ?? []) {
+      if (source.configMap) {
+        const cm = await objects.configMap(ctx.namespace, source.configMap.name ?? "");
+        if (!cm && !source.configMap.optional) {
+          throw new VolumeError(
+            `Cannot mount projected ${volume.name}: configmap "${source.configMap.name}" not found`,
+          );
+        }
+        files.push(
+          ...keyFiles(volume.name, cm ? configMapBytes(cm) : new Map(), source.configMap.items, mode, true),
+        );
+      }
+      if (source.secret) {
+        const secret = await objects.secret(ctx.namespace, source.secret.name ?? "");
+        if (!secret && !source.secret.optional) {
+          throw new VolumeError(
+            `Cannot mount projected ${volume.name}: secret "${source.secret.name}" not found`,
+          );
+        }
+        files.push(
+          ...keyFiles(volume.name, secret ? secretBytes(secret) : new Map(), source.secret.items, mode, true),
+        );
+      }
+      if (source.downwardAPI) files.push(...downwardFiles(ctx, source.downwardAPI.items, mode));
+    }
+    await writeAtomically(dir("projected"), files);
+    return dir("projected");
+  }
+  // emptyDir, and any volume kind not supported here, is an empty folder.
+  const path = dir("empty-dir");
+  await Deno.mkdir(path, { recursive: true, mode: 0o777 });
+  await Deno.chmod(path, 0o777);
+  return path;
+}
+
+function keyFiles(
+  volume: string,
+  data: Map<string, Uint8Array>,
+  items: { key: string; path: string; mode?: number }[] | undefined,
+  defaultMode: number | undefined,
+  optional: boolean | undefined,
+): FileEntry[] {
+  const mode = defaultMode ?? DEFAULT_MODE;
+  if (!items) return [...data].map(([key, bytes]) => ({ path: key, data: bytes, mode }));
+  const out: FileEntry[] = [];
+  for (const item of items) {
+    const bytes = data.get(item.key);
+    if (!bytes) {
+      if (optional) continue;
+      throw new VolumeError(`Cannot mount ${volume}: key "${item.key}" not found`);
+    }
+    out.push({ path: item.path, data: bytes, mode: item.mode ?? mode });
+  }
+  return out;
+}
+
+function downwardFiles(
+  ctx: PodContext,
+  items: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[] | undefined,
+  defaultMode: number | undefined,
+): FileEntry[] {
+  const enc = new TextEncoder();
+  return (items ?? []).filter((i) => i.fieldRef).map((item) => ({
+    path: item.path,
+    data: enc.encode(fieldValue(ctx, item.fieldRef?.fieldPath ?? "")),
+    mode: item.mode ?? defaultMode ?? DEFAULT_MODE,
+  }));
+}
+
+/** Whether the pod's volumes read `kind` `name` (so a change to it means a resync). */
+export function podUsesObject(
+  volumes: VolumeSpec[] | undefined,
+  kind: "ConfigMap" | "Secret",
+  name: string,
+): boolean {
+  for (const v of volumes ?? []) {
+    if (kind === "ConfigMap" && v.configMap?.name === name) return true;
+    if (kind === "Secret" && v.secret?.secretName === name) return true;
+    for (const s of v.projected?.sources ?? []) {
+      if (kind === "ConfigMap" && s.configMap?.name === name) return true;
+      if (kind === "Secret" && s.secret?.name === name) return true;
+    }
+  }
+  return false;
+}
