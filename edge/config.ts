@@ -60,6 +60,21 @@ export const EdgeCoreConfigSchema = v.strictObject({
       nodeStatusUpdateFrequency: positiveInt(10, 3600),
       /** Lease duration in kube-node-lease; the node goes NotReady when it lapses. */
       nodeLeaseDurationSeconds: positiveInt(40, 3600),
+      // Pods (edge/pods). Names as in KubeEdge's edged / the kubelet where they exist.
+      /** Pod folders (volumes) go under `<rootDirectory>/pods/<uid>`. */
+      rootDirectory: nonEmptyStr("/var/lib/edged"),
+      /** Container logs: `<podLogsDirectory>/<namespace>_<name>_<uid>/<container>/<attempt>.log`. */
+      podLogsDirectory: nonEmptyStr("/var/log/pods"),
+      /** Static pod manifests (one Pod per .yaml/.yml/.json file); "" turns static pods off. */
+      staticPodPath: str("/etc/kubeedge/manifests"),
+      /** Deadline of each CRI call, in seconds. */
+      runtimeRequestTimeout: positiveInt(120, 3600),
+      /** Image GC starts above this percentage of the image filesystem used... */
+      imageGCHighThreshold: v.optional(intIn(0, 100, "an integer percentage from 0 to 100"), 80),
+      /** ...and stops below this one. */
+      imageGCLowThreshold: v.optional(intIn(0, 100, "an integer percentage from 0 to 100"), 40),
+      /** Exited instances kept per pod and container name (the newest gives lastState). */
+      maximumDeadContainersPerPod: positiveInt(1, 100),
     }),
     edgeHub: section({
       /** Seconds between pings to cloudcore. */
@@ -88,6 +103,27 @@ export const EdgeCoreConfigSchema = v.strictObject({
       mqttServerInternal: matching(MQTT_URL, "an MQTT URL such as tcp://HOST:PORT", "tcp://127.0.0.1:1884"),
       mqttServerExternal: matching(MQTT_URL, "an MQTT URL such as tcp://HOST:PORT", "tcp://127.0.0.1:1883"),
       mqttQOS: oneOf(MQTT_QOS_LEVELS, 0),
+      // The keys below have no default here (an absent key stays absent); edge/bus applies its defaults
+      // (DEFAULT_BROKER_LIMITS, DEFAULT_AUTH) to what is left out.
+      /** edgecore's user name and password on the external broker. */
+      username: v.optional(v.string(mustBe("a string"))),
+      password: v.optional(v.string(mustBe("a string"))),
+      /** Built-in broker: largest MQTT packet a client may send, in bytes (default 1048576). */
+      maxPacketBytes: v.optional(intIn(64, 256 * MiB, "an integer from 64 to 268435456 (bytes)")),
+      /** Built-in broker: clients connected at once (default 1000). */
+      maxConnections: v.optional(intIn(1, 1_000_000, "an integer from 1 to 1000000")),
+      /** Built-in broker: bytes held for a slow client before it is disconnected (default 8388608). */
+      maxQueuedBytesPerClient: v.optional(
+        intIn(1024, 1024 * MiB, "an integer from 1024 to 1073741824 (bytes)"),
+      ),
+      /** Built-in broker: user name -> password; empty or absent accepts anonymous clients. */
+      users: v.optional(v.record(v.string(), v.string(mustBe("a string")), mustBe("a mapping of strings"))),
+      /** Built-in broker: user names allowed every topic (edgecore's apps, mappers of many devices). */
+      admins: v.optional(
+        v.array(v.pipe(v.string(mustBe("a string")), v.nonEmpty(mustBe("a non-empty string")))),
+      ),
+      /** Built-in broker: device topics only for their device (user `<namespace>/<name>`) and admins. */
+      acl: v.optional(v.boolean(mustBe("true or false"))),
     }),
     metaManager: section({
       /** The local Kubernetes-style API for apps on the node. */

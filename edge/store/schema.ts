@@ -19,6 +19,39 @@ const MIGRATIONS: string[] = [
      message TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  // Device twins (edge/twin): devices of this node (membership), their attributes and twins, and the latest
+  // reported value per property that the cloud has not yet acknowledged.
+  `CREATE TABLE device (
+     id TEXT PRIMARY KEY,
+     namespace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     description TEXT NOT NULL DEFAULT '',
+     state TEXT NOT NULL DEFAULT 'unknown',
+     last_online TEXT NOT NULL DEFAULT '',
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE device_attr (
+     device_id TEXT NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     value TEXT NOT NULL,
+     optional INTEGER NOT NULL DEFAULT 1,
+     attr_type TEXT NOT NULL DEFAULT 'string',
+     metadata TEXT NOT NULL DEFAULT '{}',
+     PRIMARY KEY (device_id, name)
+   );
+   CREATE TABLE device_twin (
+     device_id TEXT NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     twin TEXT NOT NULL,
+     PRIMARY KEY (device_id, name)
+   );
+   CREATE TABLE twin_report (
+     device_id TEXT NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     twin TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     PRIMARY KEY (device_id, name)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
