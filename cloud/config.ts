@@ -56,6 +56,10 @@ export const CloudCoreConfigSchema = v.strictObject({
       keepaliveInterval: positiveInt(30, 3600),
       /** Days an edge certificate is valid. */
       edgeCertSigningDuration: positiveInt(365, 36500),
+      /** Minutes an edge certificate is valid; when set, it replaces edgeCertSigningDuration (short-lived certs). */
+      edgeCertSigningDurationMinutes: v.optional(
+        intIn(1, 36500 * 1440, "an integer from 1 to 52560000 (minutes)"),
+      ),
       /** Hours between join-token refreshes; a token is valid for twice this. Timers cap it at 20 days. */
       tokenRefreshDuration: positiveInt(12, 480),
       /** Largest message accepted from an edge node, in bytes. */

@@ -27,12 +27,15 @@ import {
   loadCloudCoreConfig,
 } from "./config.ts";
 import { checkApiserver, loadKubeConfig } from "./kube/mod.ts";
+import { getToken } from "./certs/mod.ts";
+import { startCloudCore } from "./cloudcore.ts";
 
 export const CLI = defineCli({
   program: "cloudcore",
   summary: "kedge cloudcore: relays between the Kubernetes API and edge nodes (KubeEdge-compatible).",
   commands: {
     run: { description: "Run the cloud relay" },
+    gettoken: { description: "Print a join token for edgecore join (uses kubeAPIConfig.kubeConfig)" },
   },
   defaultCommand: "run",
   flags: commonFlags(DEFAULT_CLOUDCORE_CONFIG_PATH),
@@ -65,6 +68,10 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
         using shutdown = shutdownOnSignals();
         return await run(config, { signal: shutdown.signal, log, configFile: loaded.source });
       }
+      case "gettoken": {
+        const kube = await loadKubeConfig(config.kubeAPIConfig.kubeConfig, loaded.source);
+        return print(io, `${await getToken(kube.kubeConfig)}\n`);
+      }
     }
   } catch (err) {
     return reportFatal("cloudcore", err, io.stderr);
@@ -82,19 +89,19 @@ export interface RunOptions {
 /** Runs cloudcore until `signal` aborts. Returns the exit code; throws ConfigError for an unusable kubeconfig. */
 export async function run(config: CloudCoreConfig, options: RunOptions): Promise<number> {
   const { signal, log } = options;
-  const kubeConfigPath = config.kubeAPIConfig.kubeConfig;
-  const kube = kubeConfigPath === "" ? undefined : await loadKubeConfig(kubeConfigPath, options.configFile);
+  const kube = await loadKubeConfig(config.kubeAPIConfig.kubeConfig, options.configFile);
   log.info("cloudcore started", { version: VERSION, configFile: options.configFile, ...summary(config) });
-  if (kube) {
-    const check = await checkApiserver(kube, signal);
-    if (check.ok) {
-      log.info("apiserver reachable", { server: kube.server, serverVersion: check.version });
-    } else if (!signal.aborted) {
-      log.error("apiserver unreachable", { server: kube.server, error: check.error });
-      return EX_UNAVAILABLE;
-    }
+  const check = await checkApiserver(kube, signal);
+  if (signal.aborted) return 0;
+  if (!check.ok) {
+    log.error("apiserver unreachable", { server: kube.server, error: check.error });
+    return EX_UNAVAILABLE;
   }
+  log.info("apiserver reachable", { server: kube.server, serverVersion: check.version });
+  const core = await startCloudCore(config, kube.kubeConfig, log, signal);
+  log.info("cloudcore ready", core.ports);
   await waitForAbort(signal);
+  await core.close();
   log.info("cloudcore stopped", { reason: String(signal.reason) });
   return 0;
 }

@@ -62,41 +62,6 @@ Deno.test("cloudcore main returns 64 for a usage error and 78 for a bad config",
   }
 });
 
-Deno.test("cloudcore run logs started, checks the apiserver version, and stops on abort", async () => {
-  const dir = await Deno.makeTempDir();
-  const requests: string[] = [];
-  const apiserver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    requests.push(`${req.method} ${new URL(req.url).pathname} ${req.headers.get("authorization")}`);
-    return Response.json({ major: "1", minor: "34", gitVersion: "v1.34.4", platform: "linux/amd64" });
-  });
-  try {
-    const server = `http://127.0.0.1:${apiserver.addr.port}`;
-    await Deno.writeTextFile(`${dir}/kubeconfig`, kubeconfig(server));
-    const config = defaultCloudCoreConfig();
-    config.kubeAPIConfig.kubeConfig = `${dir}/kubeconfig`;
-    const { log, records } = captureLog();
-    const controller = new AbortController();
-    const running = run(config, { signal: controller.signal, log, configFile: "test.yaml" });
-    await until(() => records.some((r) => r.msg === "apiserver reachable"));
-    controller.abort("SIGTERM");
-    assert.equal(await running, 0);
-    assert.deepEqual(records.map((r) => r.msg), [
-      "cloudcore started",
-      "apiserver reachable",
-      "cloudcore stopped",
-    ]);
-    assert.equal(records[0]!.configFile, "test.yaml");
-    assert.equal(records[0]!.websocket, "0.0.0.0:10000");
-    assert.equal(records[1]!.serverVersion, "v1.34.4");
-    assert.equal(records[1]!.server, server);
-    assert.equal(records[2]!.reason, "SIGTERM");
-    assert.deepEqual(requests, ["GET /version Bearer test-token"]);
-  } finally {
-    await apiserver.shutdown();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("cloudcore run returns 69 and logs the error once when the apiserver is unreachable", async () => {
   const dir = await Deno.makeTempDir();
   try {

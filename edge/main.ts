@@ -17,7 +17,9 @@ import {
   waitForAbort,
 } from "../lib/cli/mod.ts";
 import { overrideLog, toYaml } from "../lib/config/mod.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { ConfigError, UsageError } from "../lib/errors.ts";
+import { startEdgeCore } from "./edgecore.ts";
+import { JoinError, runJoinCommand } from "./join/mod.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { VERSION } from "../lib/version.ts";
 import {
@@ -29,14 +31,41 @@ import {
   nodeNameOf,
 } from "./config.ts";
 
+const JOIN_FLAGS = {
+  "cloudcore-ipport": {
+    type: "string",
+    value: "HOST:PORT",
+    description: "join: cloudcore's WebSocket address",
+  },
+  token: { type: "string", value: "TOKEN", description: "join: the token from cloudcore gettoken" },
+  "node-name": { type: "string", value: "NAME", description: "join: this node's name" },
+  certport: { type: "string", value: "PORT", description: "join: cloudcore's HTTPS port (default 10002)" },
+  force: { type: "boolean", description: "join: take a node name that already exists" },
+  "cert-dir": { type: "string", value: "DIR", description: "join: where the CA, certificate and key go" },
+  "data-source": { type: "string", value: "FILE", description: "join: the SQLite file edgecore will use" },
+} as const;
+
+function portFlag(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--certport must be a port number from 1 to 65535, got ${JSON.stringify(text)}`);
+  }
+  return port;
+}
+
 export const CLI = defineCli({
   program: "edgecore",
   summary: "kedge edgecore: the agent on each edge node (KubeEdge-compatible).",
   commands: {
     run: { description: "Run the edge agent" },
+    join: {
+      description:
+        "Join a cloud: fetch the CA, check the token's hash, obtain a certificate, write the config " +
+        "(--config, default " + DEFAULT_EDGECORE_CONFIG_PATH + ")",
+    },
   },
   defaultCommand: "run",
-  flags: commonFlags(DEFAULT_EDGECORE_CONFIG_PATH),
+  flags: { ...commonFlags(DEFAULT_EDGECORE_CONFIG_PATH), ...JOIN_FLAGS },
   footer: "Exit status: 0 stopped by SIGINT/SIGTERM, 64 usage error, 78 bad config.",
 });
 
@@ -48,6 +77,19 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
     if (flags.version) return print(io, `edgecore ${VERSION}\n`);
     if (flags.defaultconfig) {
       return print(io, toYaml(defaultEdgeCoreConfig(), `edgecore ${VERSION} default config`));
+    }
+    if (command === "join") {
+      await runJoinCommand({
+        cloudcoreIpport: flags["cloudcore-ipport"],
+        token: flags.token,
+        nodeName: flags["node-name"],
+        certport: flags.certport === undefined ? undefined : portFlag(flags.certport),
+        configPath: flags.config,
+        force: flags.force,
+        certDir: flags["cert-dir"],
+        dataSource: flags["data-source"],
+      }, (line) => io.stdout(`${line}\n`));
+      return 0;
     }
     const loaded = await loadEdgeCoreConfig(flags.config);
     const config = overrideLog(loaded.config, {
@@ -67,6 +109,10 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
       }
     }
   } catch (err) {
+    if (err instanceof JoinError) {
+      io.stderr(`edgecore: ${err.message}\n`);
+      return 1;
+    }
     return reportFatal("edgecore", err, io.stderr);
   }
 }
@@ -99,7 +145,9 @@ export async function run(config: EdgeCoreConfig, options: RunOptions): Promise<
     nodeName,
     ...summary(config),
   });
+  const core = await startEdgeCore(config, nodeName, log, signal);
   await waitForAbort(signal);
+  await core.close();
   log.info("edgecore stopped", { reason: String(signal.reason) });
   return 0;
 }

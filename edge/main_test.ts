@@ -30,8 +30,8 @@ Deno.test("edgecore --version, --help and --defaultconfig print to stdout and re
 
 Deno.test("edgecore main returns 64 for an unknown command and 78 for a missing file", async () => {
   const a = io();
-  assert.equal(await main(["join"], a.io), EX_USAGE);
-  assert.match(a.out.stderr, /unknown command "join"/);
+  assert.equal(await main(["frobnicate"], a.io), EX_USAGE);
+  assert.match(a.out.stderr, /unknown command "frobnicate"/);
   const b = io();
   assert.equal(await main(["run", "--config", "/nonexistent/edgecore.yaml"], b.io), EX_CONFIG);
   assert.match(
@@ -43,19 +43,29 @@ Deno.test("edgecore main returns 64 for an unknown command and 78 for a missing 
 Deno.test("edgecore run logs started with the node name and stopped on abort", async () => {
   const { log, records } = captureLog();
   const controller = new AbortController();
-  const running = run(defaultEdgeCoreConfig(), {
-    signal: controller.signal,
-    log,
-    configFile: "e.yaml",
-    hostname: () => "Edge-Box",
-  });
-  await Promise.resolve();
-  controller.abort("SIGINT");
-  assert.equal(await running, 0);
-  assert.deepEqual(records.map((r) => r.msg), ["edgecore started", "edgecore stopped"]);
-  assert.equal(records[0]!.nodeName, "edge-box");
-  assert.equal(records[0]!.configFile, "e.yaml");
-  assert.equal(records[1]!.reason, "SIGINT");
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = defaultEdgeCoreConfig();
+    config.database.dataSource = `${dir}/edgecore.db`;
+    config.modules.edged.staticPodPath = "";
+    config.modules.edged.containerRuntimeEndpoint = `unix://${dir}/no-containerd.sock`;
+    const running = run(config, {
+      signal: controller.signal,
+      log,
+      configFile: "e.yaml",
+      hostname: () => "Edge-Box",
+    });
+    await until(() => records.some((r) => r.msg === "edgecore started"));
+    controller.abort("SIGINT");
+    assert.equal(await running, 0);
+    assert.equal(records[0]!.msg, "edgecore started");
+    assert.equal(records[0]!.nodeName, "edge-box");
+    assert.equal(records[0]!.configFile, "e.yaml");
+    assert.equal(records.at(-1)!.msg, "edgecore stopped");
+    assert.equal(records.at(-1)!.reason, "SIGINT");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("edgecore run refuses a hostname that is no valid node name when hostnameOverride is unset", async () => {
@@ -73,3 +83,11 @@ Deno.test("edgecore run refuses a hostname that is no valid node name when hostn
   );
   assert.deepEqual(records, []);
 });
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -175,7 +175,8 @@ Deno.test("edgecore run logs 'edgecore started' as a JSON line and exits 0 on SI
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(
       `${dir}/edgecore.yaml`,
-      "modules:\n  edged:\n    hostnameOverride: edge-test-1\n",
+      `database: {dataSource: ${dir}/edgecore.db}\nmodules:\n  edged:\n    hostnameOverride: edge-test-1\n` +
+        `    staticPodPath: ""\n    containerRuntimeEndpoint: unix://${dir}/none.sock\n`,
     );
     const { code, lines } = await runUntilSignal(
       "edgecore",
@@ -185,27 +186,38 @@ Deno.test("edgecore run logs 'edgecore started' as a JSON line and exits 0 on SI
     );
     assert.equal(code, 0);
     const records = lines.map((line) => JSON.parse(line));
-    assert.deepEqual(records.map((r) => r.msg), ["edgecore started", "edgecore stopped"]);
+    assert.equal(records[0].msg, "edgecore started");
     assert.equal(records[0].level, "info");
     assert.equal(records[0].component, "edgecore");
     assert.equal(records[0].nodeName, "edge-test-1");
     assert.equal(records[0].configFile, `${dir}/edgecore.yaml`);
-    assert.equal(records[1].reason, "SIGTERM");
+    assert.equal(records.at(-1).msg, "edgecore stopped");
+    assert.equal(records.at(-1).reason, "SIGTERM");
   });
 });
 
-Deno.test("cloudcore run takes --log-format over the file and exits 0 on SIGINT", async () => {
+Deno.test("cloudcore takes --log-format over the file and exits 69 when the apiserver is unreachable", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/cloudcore.yaml`, "log: {format: json, level: debug}\n");
-    const { code, lines } = await runUntilSignal(
-      "cloudcore",
-      ["--config", `${dir}/cloudcore.yaml`, "--log-format", "text"],
-      (line) => line.includes("cloudcore started"),
-      "SIGINT",
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    await Deno.writeTextFile(
+      `${dir}/kubeconfig`,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}"}}]\n` +
+        `users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
     );
-    assert.equal(code, 0);
-    assert.equal(lines.length, 2);
+    await Deno.writeTextFile(
+      `${dir}/cloudcore.yaml`,
+      `log: {format: json, level: debug}\nkubeAPIConfig: {kubeConfig: ${dir}/kubeconfig}\n`,
+    );
+    const out = await new Deno.Command(BIN.cloudcore, {
+      args: ["--config", `${dir}/cloudcore.yaml`, "--log-format", "text"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
+    assert.equal(out.code, 69);
     assert.match(lines[0]!, /^\S+ INFO {2}\[cloudcore\] cloudcore started version=0\.1\.0 /);
-    assert.match(lines[1]!, /^\S+ INFO {2}\[cloudcore\] cloudcore stopped reason=SIGINT$/);
+    assert.match(lines.at(-1)!, /^\S+ ERROR \[cloudcore\] apiserver unreachable /);
   });
 });

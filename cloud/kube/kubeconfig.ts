@@ -17,13 +17,17 @@ export async function loadKubeConfig(path: string, configFile: string): Promise<
   const { KubeConfig } = await import("@kubernetes/client-node");
   const kubeConfig = new KubeConfig();
   try {
-    kubeConfig.loadFromFile(path);
+    // "" is in-cluster (the pod's service account) or, outside a cluster, $KUBECONFIG / ~/.kube/config.
+    if (path === "") kubeConfig.loadFromDefault();
+    else kubeConfig.loadFromFile(path);
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new TypeError("Cannot use kubeconfig: it has no current cluster");
     return { kubeConfig, server: cluster.server };
   } catch (err) {
     const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new ConfigError(configFile, [`kubeAPIConfig.kubeConfig: cannot load ${path}: ${reason}`], {
+    throw new ConfigError(configFile, [
+      `kubeAPIConfig.kubeConfig: cannot load ${path || "the in-cluster or default kubeconfig"}: ${reason}`,
+    ], {
       cause: err,
     });
   }

@@ -2,3 +2,4 @@
 export { type EdgeHub, startEdgeHub } from "./edge_hub.ts";
 export type { EdgeHubCredentials, EdgeHubOptions } from "./options.ts";
 export { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+export { offlineHub } from "./offline_hub.ts";

@@ -1,0 +1,140 @@
+// edgecore assembled: the SQLite store, the link to cloudcore (EdgeHub + certificate rotation), the pod
+// manager on containerd, the node's status and lease, and the device twins on the MQTT EventBus.
+// Everything the box must remember is in the store, so a restart with the cloud away resumes from it.
+import { dirname } from "node:path";
+import type { Logger } from "../lib/log.ts";
+import type { Message } from "../lib/protocol/mod.ts";
+import type { EdgeCoreConfig } from "./config.ts";
+import { readCredentials, runCertificateRotation } from "./certs/mod.ts";
+import { type EdgeHub, offlineHub, startEdgeHub } from "./hub/mod.ts";
+import { renewCertificate } from "./join/mod.ts";
+import { applyCloudMessage } from "./meta/apply.ts";
+import { PodStatusUplink } from "./meta/pod_status.ts";
+import { StoreObjects } from "./meta/store_objects.ts";
+import { UpstreamSender } from "./meta/upstream.ts";
+import { NodeAgent } from "./node/node_agent.ts";
+import { readNodeFacts } from "./node/node_info.ts";
+import { createCriClient } from "./cri/mod.ts";
+import { type PodManager, type PodSource, startPodManager, staticPodSource } from "./pods/mod.ts";
+import { EdgeStore } from "./store/mod.ts";
+
+export interface EdgeCore {
+  readonly hub: EdgeHub;
+  readonly store: EdgeStore;
+  readonly pods: PodManager;
+  close(): Promise<void>;
+}
+
+export async function startEdgeCore(
+  config: EdgeCoreConfig,
+  nodeName: string,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<EdgeCore> {
+  const { edged, edgeHub } = config.modules;
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      await Promise.resolve(c()).catch((error) => log.warn("shutdown step failed", { error }));
+    }
+  };
+  const stop = new AbortController();
+  const lifetime = AbortSignal.any([signal, stop.signal]);
+  closers.push(() => stop.abort());
+  try {
+    if (config.database.dataSource !== ":memory:") {
+      await Deno.mkdir(dirname(config.database.dataSource), { recursive: true });
+    }
+    const store = new EdgeStore(config.database.dataSource, log.child({ module: "store" }));
+    closers.push(() => store.close());
+    const objects = new StoreObjects(store, log.child({ module: "meta" }));
+    const files = {
+      caFile: edgeHub.tlsCaFile,
+      certFile: edgeHub.tlsCertFile,
+      keyFile: edgeHub.tlsPrivateKeyFile,
+    };
+
+    // The hub calls back into parts made after it; they exist before it can connect (it dials async).
+    let onConnected: () => void = () => {};
+    // Not joined yet (no cloud address): run from the store and static pods alone.
+    const hub = edgeHub.websocket.server === "" ? offlineHub() : startEdgeHub({
+      server: edgeHub.websocket.server,
+      projectID: edgeHub.projectID,
+      nodeName,
+      credentials: () => readCredentials(files),
+      heartbeatMs: edgeHub.heartbeat * 1000,
+      maxMessageBytes: edgeHub.maxMessageBytes,
+      log: log.child({ module: "edgehub" }),
+      onMessage: (message) => handleCloudMessage(message),
+      onConnect: () => onConnected(),
+      signal: lifetime,
+    });
+    closers.push(() => hub.close());
+    const upstream = new UpstreamSender(store, hub, log.child({ module: "upstream" }));
+
+    const cri = createCriClient({
+      endpoint: edged.containerRuntimeEndpoint,
+      timeoutMs: edged.runtimeRequestTimeout * 1000,
+    });
+    closers.push(() => cri.close());
+    let runtimeVersion = "unknown";
+    cri.version().then((v) => runtimeVersion = `${v.runtimeName}://${v.runtimeVersion}`).catch(() => {});
+    const sources: PodSource[] = [objects];
+    if (edged.staticPodPath) sources.push(staticPodSource({ path: edged.staticPodPath, nodeName, log }));
+    const pods = await startPodManager({
+      cri,
+      nodeName,
+      rootDirectory: edged.rootDirectory,
+      podLogsDirectory: edged.podLogsDirectory,
+      podSandboxImage: edged.podSandboxImage,
+      sources,
+      statusSink: new PodStatusUplink(store, upstream),
+      objects,
+      log: log.child({ module: "pods" }),
+      gc: {
+        imageHighPercent: edged.imageGCHighThreshold,
+        imageLowPercent: edged.imageGCLowThreshold,
+        maxDeadPerContainer: edged.maximumDeadContainersPerPod,
+      },
+    });
+    closers.push(() => pods.stop());
+
+    const node = new NodeAgent({
+      nodeName,
+      labels: edged.nodeLabels,
+      facts: () => readNodeFacts(nodeName, runtimeVersion),
+      kubeletPort: 10350,
+      statusEveryMs: edged.nodeStatusUpdateFrequency * 1000,
+      leaseDurationSeconds: edged.nodeLeaseDurationSeconds,
+      uplink: hub,
+      upstream,
+      log: log.child({ module: "node" }),
+      signal: lifetime,
+    });
+    node.start();
+
+    const handleCloudMessage = (message: Message): Promise<void> => {
+      applyCloudMessage(store, objects, message, log);
+      return Promise.resolve();
+    };
+    onConnected = () => {
+      log.info("connected to cloudcore", { server: edgeHub.websocket.server });
+      void node.onConnected().then(() => upstream.flush());
+    };
+
+    if (edgeHub.rotateCertificates && edgeHub.httpServer) {
+      const rotation = runCertificateRotation({
+        files,
+        renew: (current) => renewCertificate({ httpServer: edgeHub.httpServer, nodeName, ...current }),
+        onRotated: () => hub.reconnect(),
+        log: log.child({ module: "rotation" }),
+        signal: lifetime,
+      }).catch((error) => log.error("certificate rotation stopped", { error }));
+      closers.push(() => rotation.then(() => {}));
+    }
+    return { hub, store, pods, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

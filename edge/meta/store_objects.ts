@@ -1,0 +1,68 @@
+// The store seen by the pod manager: a PodSource that replays this node's pods from SQLite at start
+// (so pods come back with the cloud away) and pushes later changes, and an ObjectLookup for the
+// ConfigMaps and Secrets that volumes and env read.
+import type { EdgeStore, StoredObject } from "../store/mod.ts";
+import {
+  type ConfigMapData,
+  type ObjectKind,
+  type ObjectLookup,
+  parsePod,
+  type PodSource,
+  type PodUpdate,
+  type SecretData,
+} from "../pods/mod.ts";
+import type { Logger } from "../../lib/log.ts";
+
+export type ChangeOp = "upsert" | "delete";
+
+export class StoreObjects implements PodSource, ObjectLookup {
+  readonly name = "store";
+  #deliver?: (update: PodUpdate) => void;
+  readonly #listeners = new Set<(kind: ObjectKind, namespace: string, name: string) => void>();
+
+  constructor(private readonly store: EdgeStore, private readonly log: Logger) {}
+
+  start(deliver: (update: PodUpdate) => void, signal: AbortSignal): Promise<void> {
+    this.#deliver = deliver;
+    signal.addEventListener("abort", () => this.#deliver = undefined, { once: true });
+    for (const stored of this.store.list("pod")) this.#pushPod("upsert", stored);
+    return Promise.resolve();
+  }
+
+  configMap(namespace: string, name: string): Promise<ConfigMapData | undefined> {
+    return Promise.resolve(this.store.get<ConfigMapData>(`${namespace}/configmap/${name}`)?.value);
+  }
+
+  secret(namespace: string, name: string): Promise<SecretData | undefined> {
+    return Promise.resolve(this.store.get<SecretData>(`${namespace}/secret/${name}`)?.value);
+  }
+
+  watch(listener: (kind: ObjectKind, namespace: string, name: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Called after a change is committed to the store. */
+  changed(op: ChangeOp, stored: StoredObject): void {
+    if (stored.type === "pod") return this.#pushPod(op, stored);
+    const kind: ObjectKind | undefined = stored.type === "configmap"
+      ? "ConfigMap"
+      : stored.type === "secret"
+      ? "Secret"
+      : undefined;
+    if (!kind) return;
+    const [namespace = "", , name = ""] = stored.key.split("/");
+    for (const listener of this.#listeners) listener(kind, namespace, name);
+  }
+
+  #pushPod(op: ChangeOp, stored: StoredObject): void {
+    let pod;
+    try {
+      pod = parsePod(stored.value);
+    } catch (error) {
+      this.log.warn("stored pod unreadable", { key: stored.key, error });
+      return;
+    }
+    this.#deliver?.({ op: op === "delete" ? "delete" : "update", pod });
+  }
+}
