@@ -16,14 +16,6 @@ function captureLog() {
   return { log, records };
 }
 
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("Cannot wait any longer: condition not met");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 function kubeconfig(server: string): string {
   return `apiVersion: v1
 kind: Config
