@@ -10,17 +10,9 @@ import type { CloudCoreConfig } from "./config.ts";
 import { ensureCloudPki, startTokenRefresher } from "./certs/mod.ts";
 import { type CloudHub, startCloudHub, startMetricsServer } from "./hub/mod.ts";
 import { startCertServer } from "./http/mod.ts";
+import { createEdgeControllers, type EdgeControllers } from "./controllers/mod.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** What the controllers give the channel: a reply for each edge request and a hook per connect. */
-export interface EdgeHandlers {
-  handleEdgeRequest(node: string, message: Message): Promise<Message | undefined>;
-  onEdgeConnected?(node: string): void;
-  close(): Promise<void>;
-}
-
-export type StartControllers = (hub: CloudHub) => Promise<EdgeHandlers>;
 
 export interface CloudCore {
   readonly hub: CloudHub;
@@ -40,7 +32,6 @@ export async function startCloudCore(
   kc: KubeConfig,
   log: Logger,
   signal: AbortSignal,
-  startControllers?: StartControllers,
 ): Promise<CloudCore> {
   const hubConfig = config.modules.cloudHub;
   const registry = new Registry();
@@ -57,8 +48,9 @@ export async function startCloudCore(
       tokenValidityMs: 2 * hubConfig.tokenRefreshDuration * 3_600_000,
       log,
     });
-    // The controllers exist only once the hub does; until then a request gets a clear error.
-    let handlers: EdgeHandlers | undefined;
+    // The controllers deliver through the hub and the hub asks the controllers: the hub starts first and a
+    // request arriving before the controllers exist gets a clear error.
+    let controllers: EdgeControllers | undefined;
     const hub = await startCloudHub({
       address: hubConfig.websocket.address,
       port: hubConfig.websocket.port,
@@ -69,17 +61,24 @@ export async function startCloudCore(
       log: log.child({ module: "cloudhub" }),
       registry,
       onMessage: (node, message) =>
-        handlers
-          ? handlers.handleEdgeRequest(node, message)
+        controllers
+          ? controllers.handleEdgeRequest(node, message)
           : Promise.resolve(errorTo(message, "Cannot handle request: cloudcore is starting")),
-      onConnect: (node) => handlers?.onEdgeConnected?.(node),
+      onConnect: (node) => controllers?.onEdgeConnected(node),
+      onDisconnect: (node) => controllers?.onEdgeDisconnected(node),
     });
     closers.push(() => hub.close());
-    if (startControllers) {
-      handlers = await startControllers(hub);
-      const started = handlers;
-      closers.push(() => started.close());
-    }
+    const edgeControllers = createEdgeControllers({
+      kubeConfig: kc,
+      downstream: { send: (node, item) => void hub.send(node, item) },
+      log,
+      registry,
+    });
+    closers.push(() => edgeControllers.stop());
+    await edgeControllers.start();
+    controllers = edgeControllers;
+    // Nodes that connected while the informers were listing get their hook now.
+    for (const node of hub.connectedNodes()) edgeControllers.onEdgeConnected(node);
     const certServer = await startCertServer({
       address: hubConfig.https.address,
       port: hubConfig.https.port,
@@ -92,7 +91,7 @@ export async function startCloudCore(
       readiness: () =>
         Promise.resolve({
           websocket: !signal.aborted,
-          controllers: handlers !== undefined || !startControllers,
+          controllers: controllers !== undefined,
         }),
     });
     closers.push(() => certServer.close());

@@ -10,6 +10,7 @@ import { type EdgeHub, offlineHub, startEdgeHub } from "./hub/mod.ts";
 import { renewCertificate } from "./join/mod.ts";
 import { applyCloudMessage } from "./meta/apply.ts";
 import { PodStatusUplink } from "./meta/pod_status.ts";
+import { reportHoldings } from "./meta/resync.ts";
 import { StoreObjects } from "./meta/store_objects.ts";
 import { UpstreamSender } from "./meta/upstream.ts";
 import { NodeAgent } from "./node/node_agent.ts";
@@ -119,7 +120,14 @@ export async function startEdgeCore(
     };
     onConnected = () => {
       log.info("connected to cloudcore", { server: edgeHub.websocket.server });
-      void node.onConnected().then(() => upstream.flush());
+      void (async () => {
+        // First what the edge holds (so the cloud sends only the difference), then the node, then the outbox.
+        await reportHoldings(store, hub, nodeName, log).catch((error) =>
+          log.warn("resync report failed", { error })
+        );
+        await node.onConnected();
+        await upstream.flush();
+      })();
     };
 
     if (edgeHub.rotateCertificates && edgeHub.httpServer) {

@@ -14,7 +14,9 @@ Deno.test("make build without DENORT_BIN says why in one line and exits non-zero
     env,
     clearEnv: true,
   }).output();
-  const stderr = new TextDecoder().decode(out.stderr).trim().split("\n").filter((l) => !l.startsWith("make:"));
+  const stderr = new TextDecoder().decode(out.stderr).trim().split("\n").filter((l) =>
+    !l.startsWith("make:")
+  );
   assert.notEqual(out.code, 0);
   assert.equal(stderr.length, 1, stderr.join("\n"));
   assert.match(stderr[0]!, /^Cannot build: deno compile needs its runtime denort.*DENORT_BIN/);

@@ -90,6 +90,15 @@ export class EdgeStore {
     return new Map(rows.map((r) => [r.uid, r.resource_version]));
   }
 
+  /** Every object held, with its key: what the edge reports on (re)connect so the cloud sends the difference. */
+  holdings(): Array<{ uid: string; resourceVersion: string; resource: string }> {
+    const rows = this.#db.prepare("SELECT key, uid, resource_version FROM meta ORDER BY key")
+      .all() as unknown as Array<
+        { key: string; uid: string; resource_version: string }
+      >;
+    return rows.map((r) => ({ uid: r.uid, resourceVersion: r.resource_version, resource: r.key }));
+  }
+
   /** Remembers the latest message for key to send upstream when the cloud is back. */
   putUpstream(key: string, message: unknown): void {
     this.#db.prepare(
