@@ -4,7 +4,6 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
-import type { Message } from "../lib/protocol/mod.ts";
 import { errorTo } from "../lib/protocol/mod.ts";
 import type { CloudCoreConfig } from "./config.ts";
 import { ensureCloudPki, startTokenRefresher } from "./certs/mod.ts";
@@ -50,7 +49,7 @@ export async function startCloudCore(
     });
     // The controllers deliver through the hub and the hub asks the controllers: the hub starts first and a
     // request arriving before the controllers exist gets a clear error.
-    let controllers: EdgeControllers | undefined;
+    const started: { controllers?: EdgeControllers } = {};
     const hub = await startCloudHub({
       address: hubConfig.websocket.address,
       port: hubConfig.websocket.port,
@@ -61,11 +60,11 @@ export async function startCloudCore(
       log: log.child({ module: "cloudhub" }),
       registry,
       onMessage: (node, message) =>
-        controllers
-          ? controllers.handleEdgeRequest(node, message)
+        started.controllers
+          ? started.controllers.handleEdgeRequest(node, message)
           : Promise.resolve(errorTo(message, "Cannot handle request: cloudcore is starting")),
-      onConnect: (node) => controllers?.onEdgeConnected(node),
-      onDisconnect: (node) => controllers?.onEdgeDisconnected(node),
+      onConnect: (node) => started.controllers?.onEdgeConnected(node),
+      onDisconnect: (node) => started.controllers?.onEdgeDisconnected(node),
     });
     closers.push(() => hub.close());
     const edgeControllers = createEdgeControllers({
@@ -76,7 +75,7 @@ export async function startCloudCore(
     });
     closers.push(() => edgeControllers.stop());
     await edgeControllers.start();
-    controllers = edgeControllers;
+    started.controllers = edgeControllers;
     // Nodes that connected while the informers were listing get their hook now.
     for (const node of hub.connectedNodes()) edgeControllers.onEdgeConnected(node);
     const certServer = await startCertServer({
@@ -91,7 +90,7 @@ export async function startCloudCore(
       readiness: () =>
         Promise.resolve({
           websocket: !signal.aborted,
-          controllers: controllers !== undefined,
+          controllers: started.controllers !== undefined,
         }),
     });
     closers.push(() => certServer.close());
