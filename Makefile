@@ -16,7 +16,7 @@ APT_PACKAGES := ca-certificates git systemd containerd runc containernetworking-
   docker-registry mosquitto mosquitto-clients
 TARGETS := cloudcore edgecore
 
-.PHONY: help deps control-plane test test-unit build install demo fmt lint check clean cluster-up cluster-down
+.PHONY: help denort deps control-plane test test-unit build install demo fmt lint check clean cluster-up cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,12 +37,16 @@ test: deps control-plane lint check ## everything CI runs: lint, type check, uni
 test-unit: deps ## unit tests only (no control plane)
 	$(DENO) test --frozen --allow-all --parallel lib cloud edge
 
-build: deps ## dist/cloudcore and dist/edgecore by deno compile (DENORT_BIN=/path/to/denort offline)
-	@if [ -z "$(DENORT_BIN)" ] && [ -z "$${DENORT_BIN:-}" ]; then \
-	  echo "Cannot build: deno compile needs its runtime denort, which it downloads from Deno's site; set DENORT_BIN=/path/to/denort (bin/cloudcore and bin/edgecore run the same code from source)" >&2; exit 1; fi
+build: denort deps ## dist/cloudcore and dist/edgecore by deno compile (DENORT_BIN=/path/to/denort offline)
 	@mkdir -p dist
 	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(CLOUDCORE_PERMISSIONS) --output dist/cloudcore cloud/main.ts
 	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(EDGECORE_PERMISSIONS) --output dist/edgecore edge/main.ts
+
+# Checked before anything is installed, so that the one line saying why is all a user sees.
+denort:
+	@if [ -z "$(DENORT_BIN)" ] && [ -z "$${DENORT_BIN:-}" ]; then \
+	  echo "Cannot build: deno compile needs its runtime denort, which it downloads from Deno's site; set DENORT_BIN=/path/to/denort (bin/cloudcore and bin/edgecore run the same code from source)" >&2; exit 1; fi
+	@[ -x "$${DENORT_BIN:-$(DENORT_BIN)}" ] || { echo "Cannot build: DENORT_BIN=$${DENORT_BIN:-$(DENORT_BIN)} is not an executable file" >&2; exit 1; }
 
 PREFIX ?= /usr/local
 DESTDIR ?=
