@@ -1,0 +1,197 @@
+// The product end to end: `kubectl apply` of a Deployment in the cloud, containers on the box through a real
+// containerd, status back in the apiserver; the box keeps going with the cloud away, restarts from SQLite,
+// and its node is Ready again within 15 s of reconnecting.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createCriClient } from "../edge/cri/mod.ts";
+import { controlPlaneBinaries, createRunDir, startControlPlane } from "./cluster/mod.ts";
+import { startTestRuntime } from "./containerd/mod.ts";
+import { exec, waitFor } from "./containerd/pod_helpers.ts";
+import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
+
+interface PodJson {
+  metadata: { name: string; uid: string };
+  status?: {
+    phase?: string;
+    conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{ name: string; containerID?: string; restartCount: number }>;
+  };
+}
+
+Deno.test("a Deployment on an edge node: apply, run, update, offline autonomy, reconnect, scale to 0", async (t) => {
+  await using cp = await startControlPlane({
+    controllers: true,
+    // A short grace so that the test sees NotReady soon after the lease lapses.
+    extraArgs: { controllerManager: ["--node-monitor-grace-period=16s", "--node-monitor-period=2s"] },
+  });
+  const { kubectl: kubectlPath } = await controlPlaneBinaries();
+  const kubectl = async (args: string[], stdin?: string): Promise<string> => {
+    const child = new Deno.Command(kubectlPath, {
+      args: [`--kubeconfig=${cp.kubeconfigPath}`, ...args],
+      stdin: stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    if (stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(stdin));
+      await writer.close();
+    }
+    const out = await child.output();
+    if (!out.success) throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    return new TextDecoder().decode(out.stdout);
+  };
+  const pods = async (): Promise<PodJson[]> =>
+    JSON.parse(await kubectl(["get", "pods", "-l", "app=demo", "-o", "json"])).items;
+  const nodeReady = async (): Promise<string> => {
+    const node = JSON.parse(await kubectl(["get", "node", "edge-1", "-o", "json"]));
+    return node.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status ?? "none";
+  };
+  const rt = await startTestRuntime("e2e");
+  const run = await createRunDir("e2e");
+  const cri = createCriClient({ endpoint: rt.containerd.endpoint, timeoutMs: 30_000 });
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    let cloud = await startCloud(run, cp);
+    stops.push(() => cloud.stop());
+    const joined = await joinEdge(run, cloud, "edge-1", (config) => {
+      config.modules!.edged!.containerRuntimeEndpoint = rt.containerd.endpoint;
+      config.modules!.edged!.podSandboxImage = rt.images.pause;
+      config.modules!.edged!.nodeStatusUpdateFrequency = 3;
+    });
+    let edge = await startEdge(run, joined);
+    stops.push(() => edge.stop());
+
+    await t.step("the edge registers its Node and it becomes Ready", async () => {
+      await waitFor("node Ready", async () => (await nodeReady()) === "True", 60_000, 500);
+      const labels = JSON.parse(await kubectl(["get", "node", "edge-1", "-o", "json"])).metadata.labels;
+      assert.equal(labels["node-role.kubernetes.io/edge"], "");
+    });
+
+    const manifest = (greeting: string) => `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: demo-config, namespace: default}
+data: {greeting.txt: "${greeting}"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: demo-secret, namespace: default}
+stringData: {token: s3cret}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: demo, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: demo}}
+  template:
+    metadata: {labels: {app: demo}}
+    spec:
+      nodeSelector: {node-role.kubernetes.io/edge: ""}
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: app
+        image: ${rt.images.busybox}
+        command: ["sh", "-c", "exec sleep 3600"]
+        env:
+        - {name: TOKEN, valueFrom: {secretKeyRef: {name: demo-secret, key: token}}}
+        volumeMounts: [{name: config, mountPath: /etc/demo}]
+      volumes:
+      - {name: config, configMap: {name: demo-config}}
+`;
+    const containerIds = async () =>
+      (await pods()).map((p) =>
+        p.status?.containerStatuses?.[0]?.containerID?.replace("containerd://", "") ?? ""
+      );
+
+    await t.step(
+      "kubectl apply: both replicas Running and Ready, the file and the variable are right inside",
+      async () => {
+        await kubectl(["apply", "-f", "-"], manifest("hello edge"));
+        await waitFor(
+          "2 Ready pods",
+          async () => {
+            const list = await pods();
+            return list.length === 2 && list.every((p) =>
+              p.status?.phase === "Running" &&
+              p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+            );
+          },
+          90_000,
+          500,
+        );
+        for (const id of await containerIds()) {
+          assert.equal(await exec(cri, id, "cat /etc/demo/greeting.txt"), "hello edge");
+          assert.equal(await exec(cri, id, 'printf %s "$TOKEN"'), "s3cret");
+        }
+      },
+    );
+
+    await t.step("changing the ConfigMap updates the file on the edge within 60 s", async () => {
+      await kubectl(["apply", "-f", "-"], manifest("hello again"));
+      const [id] = await containerIds();
+      await waitFor(
+        "new file content",
+        async () => (await exec(cri, id!, "cat /etc/demo/greeting.txt")) === "hello again",
+        60_000,
+        500,
+      );
+    });
+
+    const runningIds = async () =>
+      new Set((await cri.listContainers()).filter((c) => c.state === "CONTAINER_RUNNING").map((c) => c.id));
+
+    await t.step(
+      "with the cloud away: a killed container restarts, and edgecore restarted keeps the same containers",
+      async () => {
+        await cloud.stop();
+        const [victim] = await containerIds();
+        await rt.containerd.ctr(["task", "kill", "-s", "SIGKILL", victim!]);
+        await waitFor(
+          "a replacement container",
+          async () => {
+            const ids = await runningIds();
+            return ids.size === 2 && !ids.has(victim!);
+          },
+          60_000,
+          500,
+        );
+        const before = await runningIds();
+        await edge.stop();
+        edge = await startEdge(run, joined, "edge-1-restarted");
+        await edge.waitForLog("edgecore started");
+        await new Promise((r) => setTimeout(r, 4000));
+        assert.deepEqual(await runningIds(), before, "the restarted edgecore adopted the running containers");
+      },
+    );
+
+    await t.step(
+      "NotReady once the lease lapses; Ready within 15 s of reconnecting; the offline restart shows up",
+      async () => {
+        await waitFor("node not Ready", async () => (await nodeReady()) !== "True", 60_000, 500);
+        cloud = await startCloud(run, cp, { name: "cloudcore-back", ports: cloud.ports });
+        const started = Date.now();
+        await waitFor("node Ready again", async () => (await nodeReady()) === "True", 15_000, 250);
+        assert.ok(Date.now() - started <= 15_000);
+        await waitFor(
+          "restartCount 1 in the apiserver",
+          async () => (await pods()).some((p) => p.status?.containerStatuses?.[0]?.restartCount === 1),
+          30_000,
+          500,
+        );
+      },
+    );
+
+    await t.step("scaling to 0 removes the pods and their containers", async () => {
+      await kubectl(["scale", "deployment", "demo", "--replicas=0"]);
+      await waitFor("no pods", async () => (await pods()).length === 0, 60_000, 500);
+      await waitFor("no running containers", async () => (await runningIds()).size === 0, 30_000, 500);
+    });
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    cri.close();
+    await rt.stop();
+    await run.remove();
+  }
+});
