@@ -4,12 +4,11 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
-import { errorTo } from "../lib/protocol/mod.ts";
 import type { CloudCoreConfig } from "./config.ts";
 import { ensureCloudPki, startTokenRefresher } from "./certs/mod.ts";
 import { type CloudHub, startCloudHub, startMetricsServer } from "./hub/mod.ts";
 import { startCertServer } from "./http/mod.ts";
-import { createEdgeControllers, type EdgeControllers } from "./controllers/mod.ts";
+import { createEdgeControllers } from "./controllers/mod.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -47,9 +46,18 @@ export async function startCloudCore(
       tokenValidityMs: 2 * hubConfig.tokenRefreshDuration * 3_600_000,
       log,
     });
-    // The controllers deliver through the hub and the hub asks the controllers: the hub starts first and a
-    // request arriving before the controllers exist gets a clear error.
-    const started: { controllers?: EdgeControllers } = {};
+    // The controllers list everything before the hub accepts an edge, so the first request an edge makes is
+    // answered, never refused as "starting". Until the hub exists no edge is connected: what the informers
+    // would deliver meanwhile reaches each edge through its resync report when it connects.
+    const late: { hub?: CloudHub } = {};
+    const controllers = createEdgeControllers({
+      kubeConfig: kc,
+      downstream: { send: (node, item) => void late.hub?.send(node, item) },
+      log,
+      registry,
+    });
+    closers.push(() => controllers.stop());
+    await controllers.start();
     const hub = await startCloudHub({
       address: hubConfig.websocket.address,
       port: hubConfig.websocket.port,
@@ -59,25 +67,12 @@ export async function startCloudCore(
       nodeLimit: hubConfig.nodeLimit,
       log: log.child({ module: "cloudhub" }),
       registry,
-      onMessage: (node, message) =>
-        started.controllers
-          ? started.controllers.handleEdgeRequest(node, message)
-          : Promise.resolve(errorTo(message, "Cannot handle request: cloudcore is starting")),
-      onConnect: (node) => started.controllers?.onEdgeConnected(node),
-      onDisconnect: (node) => started.controllers?.onEdgeDisconnected(node),
+      onMessage: (node, message) => controllers.handleEdgeRequest(node, message),
+      onConnect: (node) => controllers.onEdgeConnected(node),
+      onDisconnect: (node) => controllers.onEdgeDisconnected(node),
     });
+    late.hub = hub;
     closers.push(() => hub.close());
-    const edgeControllers = createEdgeControllers({
-      kubeConfig: kc,
-      downstream: { send: (node, item) => void hub.send(node, item) },
-      log,
-      registry,
-    });
-    closers.push(() => edgeControllers.stop());
-    await edgeControllers.start();
-    started.controllers = edgeControllers;
-    // Nodes that connected while the informers were listing get their hook now.
-    for (const node of hub.connectedNodes()) edgeControllers.onEdgeConnected(node);
     const certServer = await startCertServer({
       address: hubConfig.https.address,
       port: hubConfig.https.port,
@@ -87,11 +82,8 @@ export async function startCloudCore(
       registry,
       edgeCertValidityMs: edgeCertValidityMs(config),
       joinTokenValidityMs: 2 * hubConfig.tokenRefreshDuration * 3_600_000,
-      readiness: () =>
-        Promise.resolve({
-          websocket: !signal.aborted,
-          controllers: started.controllers !== undefined,
-        }),
+      // The controllers have listed (startCloudCore awaited them) and the hub listens until shutdown.
+      readiness: () => Promise.resolve({ websocket: !signal.aborted }),
     });
     closers.push(() => certServer.close());
     const metrics = await startMetricsServer({

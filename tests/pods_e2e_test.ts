@@ -10,7 +10,7 @@ import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
 
 interface PodJson {
-  metadata: { name: string; uid: string };
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
   status?: {
     phase?: string;
     conditions?: Array<{ type: string; status: string }>;
@@ -83,7 +83,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: demo, namespace: default}
 spec:
-  replicas: 2
+  replicas: 3
   selector: {matchLabels: {app: demo}}
   template:
     metadata: {labels: {app: demo}}
@@ -105,81 +105,104 @@ spec:
         p.status?.containerStatuses?.[0]?.containerID?.replace("containerd://", "") ?? ""
       );
 
+    const liveReady = async (n: number): Promise<PodJson[]> =>
+      await waitFor(
+        `${n} Ready pods`,
+        async () => {
+          const list = (await pods()).filter((p) => !p.metadata.deletionTimestamp);
+          const ready = list.length === n && list.every((p) =>
+            p.status?.phase === "Running" &&
+            p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+          );
+          return ready && list;
+        },
+        90_000,
+        500,
+      );
+    const idOf = (p: PodJson) =>
+      p.status?.containerStatuses?.[0]?.containerID?.replace("containerd://", "") ?? "";
+    const runningIds = async () =>
+      new Set((await cri.listContainers()).filter((c) => c.state === "CONTAINER_RUNNING").map((c) => c.id));
+
     await t.step(
-      "kubectl apply: both replicas Running and Ready, the file and the variable are right inside",
+      "kubectl apply: every replica Running and Ready; the file and the variable are right inside",
       async () => {
         await kubectl(["apply", "-f", "-"], manifest("hello edge"));
-        await waitFor(
-          "2 Ready pods",
-          async () => {
-            const list = await pods();
-            return list.length === 2 && list.every((p) =>
-              p.status?.phase === "Running" &&
-              p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
-            );
-          },
-          90_000,
-          500,
-        );
-        for (const id of await containerIds()) {
-          assert.equal(await exec(cri, id, "cat /etc/demo/greeting.txt"), "hello edge");
-          assert.equal(await exec(cri, id, 'printf %s "$TOKEN"'), "s3cret");
+        for (const pod of await liveReady(3)) {
+          assert.equal(await exec(cri, idOf(pod), "cat /etc/demo/greeting.txt"), "hello edge");
+          assert.equal(await exec(cri, idOf(pod), 'printf %s "$TOKEN"'), "s3cret");
         }
       },
     );
 
     await t.step("changing the ConfigMap updates the file on the edge within 60 s", async () => {
       await kubectl(["apply", "-f", "-"], manifest("hello again"));
-      const [id] = await containerIds();
+      const id = idOf((await pods())[0]!);
       await waitFor(
         "new file content",
-        async () => (await exec(cri, id!, "cat /etc/demo/greeting.txt")) === "hello again",
+        async () => (await exec(cri, id, "cat /etc/demo/greeting.txt")) === "hello again",
         60_000,
         500,
       );
     });
 
-    const runningIds = async () =>
-      new Set((await cri.listContainers()).filter((c) => c.state === "CONTAINER_RUNNING").map((c) => c.id));
-
+    let deleted = "";
+    let untouched = { name: "", id: "" };
     await t.step(
-      "with the cloud away: a killed container restarts, and edgecore restarted keeps the same containers",
+      "with the cloud away: edgecore restarted keeps every container, and one that exits restarts",
       async () => {
+        const [a, b, c] = await liveReady(3);
+        untouched = { name: b!.metadata.name, id: idOf(b!) };
         await cloud.stop();
-        const [victim] = await containerIds();
-        await rt.containerd.ctr(["task", "kill", "-s", "SIGKILL", victim!]);
-        await waitFor(
-          "a replacement container",
-          async () => {
-            const ids = await runningIds();
-            return ids.size === 2 && !ids.has(victim!);
-          },
-          60_000,
-          500,
-        );
+        // Changes made in the cloud meanwhile: one pod deleted, one more replica.
+        deleted = a!.metadata.name;
+        await kubectl(["delete", "pod", deleted, "--wait=false"]);
+        await kubectl(["scale", "deployment", "demo", "--replicas=4"]);
         const before = await runningIds();
         await edge.stop();
         edge = await startEdge(run, joined, "edge-1-restarted");
         await edge.waitForLog("edgecore started");
         await new Promise((r) => setTimeout(r, 4000));
         assert.deepEqual(await runningIds(), before, "the restarted edgecore adopted the running containers");
+        const victim = idOf(c!);
+        await rt.containerd.ctr(["task", "kill", "-s", "SIGKILL", victim]);
+        await waitFor(
+          "a replacement container",
+          async () => {
+            const ids = await runningIds();
+            return ids.size === 3 && !ids.has(victim);
+          },
+          60_000,
+          500,
+        );
       },
     );
 
     await t.step(
-      "NotReady once the lease lapses; Ready within 15 s of reconnecting; the offline restart shows up",
+      "NotReady once the lease lapses; Ready within 15 s of reconnecting; offline changes meet",
       async () => {
         await waitFor("node not Ready", async () => (await nodeReady()) !== "True", 60_000, 500);
         cloud = await startCloud(run, cp, { name: "cloudcore-back", ports: cloud.ports });
         const started = Date.now();
         await waitFor("node Ready again", async () => (await nodeReady()) === "True", 15_000, 250);
         assert.ok(Date.now() - started <= 15_000);
+        const list = await liveReady(4);
         await waitFor(
-          "restartCount 1 in the apiserver",
+          "the pod deleted offline gone",
+          async () => !(await pods()).some((p) => p.metadata.name === deleted),
+          30_000,
+          500,
+        );
+        const kept = list.find((p) => p.metadata.name === untouched.name);
+        assert.equal(kept && idOf(kept), untouched.id, "the untouched pod kept its container");
+        assert.equal(kept?.status?.containerStatuses?.[0]?.restartCount, 0, "and was never restarted");
+        await waitFor(
+          "the offline restart in the apiserver",
           async () => (await pods()).some((p) => p.status?.containerStatuses?.[0]?.restartCount === 1),
           30_000,
           500,
         );
+        await waitFor("4 running containers", async () => (await runningIds()).size === 4, 30_000, 500);
       },
     );
 
@@ -187,6 +210,18 @@ spec:
       await kubectl(["scale", "deployment", "demo", "--replicas=0"]);
       await waitFor("no pods", async () => (await pods()).length === 0, 60_000, 500);
       await waitFor("no running containers", async () => (await runningIds()).size === 0, 30_000, 500);
+    });
+
+    await t.step("kubectl delete node: the edge removes its pods", async () => {
+      await kubectl(["scale", "deployment", "demo", "--replicas=1"]);
+      await liveReady(1).catch(async (error) => {
+        const state = await kubectl(["get", "pods,nodes", "-o", "wide"]);
+        const node = await kubectl(["get", "node", "edge-1", "-o", "jsonpath={.spec.taints}"]);
+        throw new Error(`${error.message}\n${state}\ntaints: ${node}`);
+      });
+      await kubectl(["delete", "node", "edge-1"]);
+
+      await waitFor("containers removed", async () => (await runningIds()).size === 0, 60_000, 500);
     });
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});

@@ -62,14 +62,19 @@ export function deleteDelivery(ref: ObjectRef, last?: EdgeObject): Delivery {
     kind: KINDS[ref.kind],
     metadata: { name: ref.name, uid: ref.uid, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
   };
+  // The last known resourceVersion lets the hub tell a stale update (older) from the object coming back
+  // to this node unchanged (the same version).
+  const rv = last?.metadata?.resourceVersion;
+  const resourceVersion = rv && isResourceVersion(rv) ? rv : undefined;
   const message = newMessage({
     source: EDGE_CONTROLLER_SOURCE,
     group: "resource",
     operation: "delete",
     resource: objectResource(ref),
     content,
+    ...(resourceVersion ? { resourceVersion } : {}),
   });
-  return { message, uid: ref.uid, isDelete: true };
+  return { message, uid: ref.uid, isDelete: true, ...(resourceVersion ? { resourceVersion } : {}) };
 }
 
 const KINDS: Record<EdgeObjectKind, string> = {

@@ -58,6 +58,8 @@ export function registrationLabels(
   const labels: Record<string, string> = {};
   const refused: string[] = [];
   for (const [key, value] of Object.entries(requested ?? {})) {
+    // The role labels are the cloud's to set, and it sets them anyway: asking for them is no offence.
+    if (key in EDGE_ROLE_LABELS) continue;
     if (isSelfLabelAllowed(key)) labels[key] = value;
     else refused.push(key);
   }

@@ -208,6 +208,11 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
           frame,
         });
         if (outcome !== "ignored") sessions.get(node)?.flush();
+        else {log.debug("delivery ignored: older than what the node holds", {
+            node,
+            uid,
+            operation: message.route.operation,
+          });}
         return outcome;
       } catch (err) {
         if (err instanceof QueueFullError) {

@@ -192,17 +192,23 @@ export class SendQueue {
   }
 }
 
-/** Whether `next` should replace `current` for the same UID. */
+/**
+ * Whether `next` should replace `current` for the same UID. A delete wins over any queued update. An
+ * update replaces a queued delete only at the same or a newer resourceVersion: a ConfigMap that left a
+ * node (its last referencing pod went) and came back (a new pod references it) is the same object at the
+ * same version, while a stale update after a real deletion is always older than the deletion.
+ */
 function supersedes(next: QueueEntry, current: QueueEntry): boolean {
   if (next.isDelete) return true;
-  if (current.isDelete) return false;
+  // Without a resourceVersion on either side, arrival order decides (the controllers send in event order).
   if (next.resourceVersion === undefined || current.resourceVersion === undefined) return true;
-  return compareResourceVersion(next.resourceVersion, current.resourceVersion) > 0;
+  const order = compareResourceVersion(next.resourceVersion, current.resourceVersion);
+  return current.isDelete ? order >= 0 : order > 0;
 }
 
 /** Whether `entry` is older than what the edge already acked for its UID. */
 function isStale(entry: QueueEntry, settled: Settled): boolean {
-  if (settled.deleted) return true;
+  if (settled.deleted && entry.isDelete) return true;
   if (entry.isDelete) return false;
   if (entry.resourceVersion === undefined || settled.resourceVersion === undefined) return false;
   return compareResourceVersion(entry.resourceVersion, settled.resourceVersion) < 0;

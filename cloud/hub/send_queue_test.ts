@@ -52,12 +52,15 @@ Deno.test("send queue lets a delete win over a queued update", () => {
   assert.deepEqual(drain(q).map((e) => e.msgId), [del.msgId]);
 });
 
-Deno.test("send queue never replaces a queued delete with an update, even a newer one", () => {
+Deno.test("send queue replaces a queued delete only with an update at the same or a newer version", () => {
   const q = new SendQueue({ limit: 10, resendMs: 1000 });
   const del = entry("a", "5", true);
   q.enqueue(del);
-  assert.equal(q.enqueue(entry("a", "99")), "ignored");
-  assert.deepEqual(drain(q).map((e) => e.msgId), [del.msgId]);
+  assert.equal(q.enqueue(entry("a", "4")), "ignored", "a stale update never undoes a delete");
+  // The object came back to this node unchanged (a new pod references the ConfigMap again).
+  const back = entry("a", "5");
+  assert.equal(q.enqueue(back), "replaced");
+  assert.deepEqual(drain(q).map((e) => e.msgId), [back.msgId]);
 });
 
 Deno.test("send queue keeps an item until its ack and drops it after", () => {
@@ -119,7 +122,7 @@ Deno.test("send queue refuses a new uid when full but still accepts newer versio
   assert.equal(q.size, 2);
 });
 
-Deno.test("send queue ignores an update older than the acked version and anything after an acked delete", () => {
+Deno.test("send queue ignores an update older than the acked version or an acked delete, and a repeated delete", () => {
   const q = new SendQueue({ limit: 10, resendMs: 1000 });
   const e = entry("a", "10");
   q.enqueue(e);
@@ -130,10 +133,21 @@ Deno.test("send queue ignores an update older than the acked version and anythin
   assert.equal(q.enqueue(del), "queued");
   q.take();
   q.ack(del.msgId);
-  assert.equal(q.enqueue(entry("a", "12")), "ignored");
+  assert.equal(q.enqueue(entry("a", "10")), "ignored");
+  assert.equal(q.enqueue(entry("a", "11", true)), "ignored");
+  assert.equal(q.enqueue(entry("a", "11")), "queued", "the same object sent to the node again after it left");
 });
 
 Deno.test("send queue refuses a resourceVersion that is not decimal digits", () => {
   const q = new SendQueue({ limit: 10, resendMs: 1000 });
   assert.throws(() => q.enqueue(entry("a", "12a")), RangeError);
+});
+
+Deno.test("send queue accepts the object again after an acked delete that carried no resourceVersion", () => {
+  const q = new SendQueue({ limit: 10, resendMs: 1000 });
+  const del = entry("a", undefined, true);
+  q.enqueue(del);
+  q.take();
+  q.ack(del.msgId);
+  assert.equal(q.enqueue(entry("a", "5")), "queued");
 });

@@ -38,6 +38,17 @@ export async function createRunDir(prefix: string, root = DEFAULT_ROOT): Promise
       Deno.writeTextFileSync(join(path, "pids"), `${pid} ${startTime(pid)}\n`, { append: true });
     },
     async remove() {
+      // KEDGE_KEEP_LOGS=DIR keeps every component's log of a run for a person to read.
+      const keep = Deno.env.get("KEDGE_KEEP_LOGS");
+      if (keep) {
+        const target = join(keep, path.split("/").pop() ?? "run");
+        await Deno.mkdir(target, { recursive: true });
+        for (const entry of Deno.readDirSync(path)) {
+          if (entry.isFile && entry.name.endsWith(".log")) {
+            await Deno.copyFile(join(path, entry.name), join(target, entry.name));
+          }
+        }
+      }
       await Deno.remove(path, { recursive: true }).catch(() => {});
     },
   };

@@ -31,8 +31,12 @@ export function cloudConfig(cp: ControlPlane, ports: CloudPorts, extra: Record<s
       },
     },
     metrics: { address: "127.0.0.1", port: ports.metrics },
+    log: { level: LOG_LEVEL },
   };
 }
+
+/** KEDGE_TEST_LOG_LEVEL=debug makes every cloudcore and edgecore of a test log everything. */
+const LOG_LEVEL = Deno.env.get("KEDGE_TEST_LOG_LEVEL") ?? "info";
 
 export async function startCloud(
   run: RunDir,
@@ -107,6 +111,7 @@ export async function joinEdge(
     mqttMode: 0,
     mqttServerInternal: `tcp://127.0.0.1:${freePort()}`,
   };
+  config.log = { ...config.log, level: LOG_LEVEL };
   overrides(config);
   await Deno.writeTextFile(configFile, stringify(config));
   return { name, configFile, certDir };
