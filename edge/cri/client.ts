@@ -13,6 +13,8 @@ import type {
   Container,
   ContainerConfig,
   ContainerFilter,
+  ContainerStats,
+  ContainerStatsFilter,
   ContainerStatus,
   ExecSyncResponse,
   FilesystemUsage,
@@ -22,6 +24,7 @@ import type {
   PodSandboxFilter,
   PodSandboxStatus,
   RuntimeCondition,
+  StreamRequest,
   VersionResponse,
 } from "./types.ts";
 
@@ -77,6 +80,12 @@ export interface CriClient {
   containerStatus(id: string, opts?: CallOptions): Promise<ContainerStatus>;
   /** Runs `cmd` in the container; the call's deadline is `timeoutSeconds` plus the client's timeout. */
   execSync(id: string, cmd: string[], timeoutSeconds: number, opts?: CallOptions): Promise<ExecSyncResponse>;
+  /** Prepares a streaming exec; returns the URL on the runtime's streaming server that serves it once. */
+  exec(id: string, cmd: string[], streams: StreamRequest, opts?: CallOptions): Promise<string>;
+  /** Prepares a streaming attach to the container's main process; returns the streaming URL. */
+  attach(id: string, streams: StreamRequest, opts?: CallOptions): Promise<string>;
+  containerStats(id: string, opts?: CallOptions): Promise<ContainerStats | undefined>;
+  listContainerStats(filter?: ContainerStatsFilter, opts?: CallOptions): Promise<ContainerStats[]>;
   listImages(opts?: CallOptions): Promise<Image[]>;
   /** The image, or undefined when the runtime does not have it. */
   imageStatus(image: string, opts?: CallOptions): Promise<Image | undefined>;
@@ -207,6 +216,15 @@ export function createCriClient(options: CriClientOptions): CriClient {
         opts,
         timeoutSeconds * 1000,
       ),
+    exec: async (id, cmd, streams, opts) =>
+      (await call<{ url: string }>(rt, "Exec", { containerId: id, cmd, ...streams }, opts)).url,
+    attach: async (id, streams, opts) =>
+      (await call<{ url: string }>(rt, "Attach", { containerId: id, ...streams }, opts)).url,
+    containerStats: async (id, opts) =>
+      (await call<{ stats: ContainerStats | null }>(rt, "ContainerStats", { containerId: id }, opts)).stats ??
+        undefined,
+    listContainerStats: async (filter, opts) =>
+      (await call<{ stats: ContainerStats[] }>(rt, "ListContainerStats", { filter }, opts)).stats,
     listImages: async (opts) => (await call<{ images: Image[] }>(img, "ListImages", {}, opts)).images,
     imageStatus: async (image, opts) =>
       (await call<{ image: Image | null }>(img, "ImageStatus", { image: { image } }, opts)).image ??

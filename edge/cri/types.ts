@@ -222,3 +222,49 @@ export interface ContainerFilter {
   podSandboxId?: string;
   labelSelector?: Labels;
 }
+
+/** What Exec and Attach stream: the CRI streaming server's URL answers the upgrade (SPDY or WebSocket). */
+export interface StreamRequest {
+  tty?: boolean;
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+export interface UInt64Value {
+  value: number;
+}
+
+export interface CpuUsage {
+  timestamp: number;
+  usageCoreNanoSeconds: UInt64Value | null;
+  usageNanoCores: UInt64Value | null;
+}
+
+export interface MemoryUsage {
+  timestamp: number;
+  workingSetBytes: UInt64Value | null;
+  availableBytes: UInt64Value | null;
+  usageBytes: UInt64Value | null;
+  rssBytes: UInt64Value | null;
+  pageFaults: UInt64Value | null;
+  majorPageFaults: UInt64Value | null;
+}
+
+export interface ContainerStats {
+  attributes: {
+    id: string;
+    metadata: { name: string; attempt: number } | null;
+    labels: Labels;
+    annotations: Labels;
+  } | null;
+  cpu: CpuUsage | null;
+  memory: MemoryUsage | null;
+  writableLayer: FilesystemUsage | null;
+}
+
+export interface ContainerStatsFilter {
+  id?: string;
+  podSandboxId?: string;
+  labelSelector?: Labels;
+}

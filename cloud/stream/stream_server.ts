@@ -1,0 +1,224 @@
+/**
+ * cloudcore's stream server: what kube-apiserver reaches when it calls a node's kubelet endpoint
+ * (status.daemonEndpoints) for logs, exec, attach and stats. HTTPS with a serving certificate the apiserver
+ * trusts (--kubelet-certificate-authority) and the apiserver's kubelet-client certificate required.
+ *
+ * The node is told by the port: kubelet paths do not name it, and we use no iptables, so every node gets
+ * its own port (see coordinator.ts) and the Node advertises this replica's address with that port. A request
+ * goes over the node's tunnel when this replica holds it, else to the replica that does (forward.ts).
+ */
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { carryRequest, carryUpgrade } from "./carry.ts";
+import { forwardRequest, forwardUpgrade, NODE_HEADER, type PeerTls } from "./forward.ts";
+import type { TunnelMux } from "../../lib/tunnel/mux.ts";
+import { commonNameOf } from "./node_identity.ts";
+import { writeRawError } from "./raw_http.ts";
+
+export interface StreamServerOptions {
+  /** Where node ports listen. Default 0.0.0.0. */
+  readonly address?: string;
+  /** certPem/keyPem: the serving certificate; clientCaPem: the CA of kube-apiserver's kubelet-client cert. */
+  readonly tls: { readonly certPem: string; readonly keyPem: string; readonly clientCaPem: string };
+  /** This replica's tunnels. */
+  readonly tunnels: { tunnel(node: string): TunnelMux | undefined };
+  /** The forward address (HOST:PORT) of the replica holding the node's tunnel, if another one does. */
+  readonly holderOf?: (node: string) => Promise<string | undefined>;
+  /** With several replicas: this replica's forward listener and its client identity towards the others. */
+  readonly peer?: PeerTls & { readonly address: string; readonly port: number };
+  readonly log?: Logger;
+  /** How long a plain request waits for the edge's reply head. Default 30 s. */
+  readonly headTimeoutMs?: number;
+  /** Largest request head, in bytes. Default 16 KiB. */
+  readonly maxHeaderBytes?: number;
+}
+
+export interface StreamServer {
+  /** Serves `node` on `port` (0: a free one); resolves with the port. */
+  listen(node: string, port: number): Promise<number>;
+  unlisten(node: string): Promise<void>;
+  /** node -> port served here. */
+  ports(): Map<string, number>;
+  /** The forward listener's port, when `peer` is set. */
+  readonly peerPort: number | undefined;
+  close(): Promise<void>;
+}
+
+/** Paths of the kubelet API the apiserver calls; anything else is refused before it reaches a tunnel. */
+const KUBELET_PATH =
+  /^\/(containerLogs|exec|attach|portForward|stats|metrics|pods|healthz|logs|runningpods)(\/|$|\?)/;
+
+export async function startStreamServer(options: StreamServerOptions): Promise<StreamServer> {
+  const log = (options.log ?? createLogger({ component: "cloudcore" })).child({ module: "stream-server" });
+  const address = options.address ?? "0.0.0.0";
+  const headTimeoutMs = options.headTimeoutMs ?? 30_000;
+  const listeners = new Map<string, { server: https.Server; port: number; sockets: Set<Duplex> }>();
+  const peerName = options.peer?.commonName ?? "kedge-cloudcore";
+
+  /** Where a request for `node` goes: this replica's tunnel, another replica, or nowhere (a message). */
+  const route = async (node: string, mayForward: boolean) => {
+    const mux = options.tunnels.tunnel(node);
+    if (mux) return { mux };
+    if (mayForward && options.peer && options.holderOf) {
+      const holder = await options.holderOf(node);
+      const self = `${options.peer.address}:${options.peer.port}`;
+      if (holder && holder !== self) return { peer: holder };
+    }
+    return { error: `Cannot reach node ${node}: it has no stream tunnel to cloudcore` };
+  };
+
+  const onRequest =
+    (node: string | undefined, mayForward: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+      (async () => {
+        if (!node) return send(res, 400, "Cannot serve: no node named");
+        if (!KUBELET_PATH.test(req.url ?? "")) {
+          return send(res, 404, `Cannot serve ${req.url}: not part of the kubelet API`);
+        }
+        const target = await route(node, mayForward);
+        if ("error" in target) return send(res, 503, target.error ?? "");
+        if ("peer" in target && options.peer) {
+          return forwardRequest(target.peer ?? "", node, options.peer, req, res);
+        }
+        if ("mux" in target && target.mux) await carryRequest(target.mux, req, res, headTimeoutMs);
+      })().catch((error) => {
+        log.info("stream request failed", { node, path: req.url, error: (error as Error).message });
+        if (!res.headersSent) send(res, 502, `Cannot reach node ${node}: ${(error as Error).message}`);
+        else res.destroy();
+      });
+    };
+
+  const onUpgrade = (node: string | undefined, mayForward: boolean) =>
+  (
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ) => {
+    socket.on("error", () => socket.destroy());
+    (async () => {
+      if (!node) return writeRawError(socket, 400, "Cannot serve: no node named");
+      if (!KUBELET_PATH.test(req.url ?? "")) {
+        return writeRawError(socket, 404, `Cannot serve ${req.url}: not part of the kubelet API`);
+      }
+      const target = await route(node, mayForward);
+      if ("error" in target) return writeRawError(socket, 503, target.error ?? "");
+      if ("peer" in target && options.peer) {
+        return forwardUpgrade(target.peer ?? "", node, options.peer, req, socket, head);
+      }
+      if ("mux" in target && target.mux) carryUpgrade(target.mux, req, socket, head);
+    })().catch((error) =>
+      writeRawError(socket, 502, `Cannot reach node ${node}: ${(error as Error).message}`)
+    );
+  };
+
+  const serve = async (
+    bind: string,
+    port: number,
+    tlsOptions: https.ServerOptions,
+    handlers: { request: ReturnType<typeof onRequest>; upgrade: ReturnType<typeof onUpgrade> },
+    check?: (req: IncomingMessage) => string | undefined,
+  ) => {
+    const server = https.createServer({
+      ...tlsOptions,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.2",
+      maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024,
+    });
+    const sockets = new Set<Duplex>();
+    server.on("connection", (socket: Duplex) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    server.on(
+      "tlsClientError",
+      (error: Error) => log.debug("stream tls handshake refused", { error: error.message }),
+    );
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const refused = check?.(req);
+      if (refused) return send(res, 403, refused);
+      handlers.request(req, res);
+    });
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refused = check?.(req);
+      if (refused) return writeRawError(socket, 403, refused);
+      handlers.upgrade(req, socket, head);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, bind, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    return { server, port: (server.address() as AddressInfo).port, sockets };
+  };
+
+  const nodeTls = { cert: options.tls.certPem, key: options.tls.keyPem, ca: options.tls.clientCaPem };
+  let peerListener: Awaited<ReturnType<typeof serve>> | undefined;
+  if (options.peer) {
+    const peer = options.peer;
+    // The node comes from the header, trusted only from a replica's certificate.
+    const nodeOf = (req: IncomingMessage) => {
+      const value = req.headers[NODE_HEADER];
+      return typeof value === "string" ? value : undefined;
+    };
+    peerListener = await serve(peer.address, peer.port, {
+      cert: peer.certPem,
+      key: peer.keyPem,
+      ca: peer.caPem,
+    }, {
+      request: (req, res) => onRequest(nodeOf(req), false)(req, res),
+      upgrade: (req, socket, head) => onUpgrade(nodeOf(req), false)(req, socket, head),
+    }, (req) => {
+      const cn = commonNameOf((req.socket as TLSSocket).getPeerCertificate()?.raw);
+      return cn === peerName ? undefined : "Cannot forward: the client is not a cloudcore replica";
+    });
+    log.info("stream forward listener up", { address: peer.address, port: peerListener.port });
+  }
+
+  const closeListener = (l: { server: https.Server; sockets: Set<Duplex> }) =>
+    new Promise<void>((resolve) => {
+      l.server.close(() => resolve());
+      for (const socket of l.sockets) socket.destroy();
+    });
+
+  return {
+    async listen(node, port) {
+      const existing = listeners.get(node);
+      if (existing && (port === 0 || existing.port === port)) return existing.port;
+      if (existing) await closeListener(existing);
+      const listener = await serve(address, port, nodeTls, {
+        request: onRequest(node, true),
+        upgrade: onUpgrade(node, true),
+      });
+      listeners.set(node, listener);
+      log.info("stream port serving node", { node, port: listener.port });
+      return listener.port;
+    },
+    async unlisten(node) {
+      const listener = listeners.get(node);
+      if (!listener) return;
+      listeners.delete(node);
+      await closeListener(listener);
+    },
+    ports: () => new Map([...listeners].map(([node, l]) => [node, l.port])),
+    peerPort: peerListener?.port,
+    async close() {
+      const all = [...listeners.values(), ...(peerListener ? [peerListener] : [])];
+      listeners.clear();
+      await Promise.all(all.map(closeListener));
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}

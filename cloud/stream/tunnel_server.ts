@@ -1,0 +1,142 @@
+/**
+ * The cloud end of the stream tunnel (KubeEdge's :10004): WebSocket over TLS at /v1/kubeedge/connect, client
+ * certificate required and verified against the KubeEdge CA; the node is the certificate's. One tunnel per
+ * node: a new one replaces the old. The stream server opens streams on it.
+ */
+import type { IncomingMessage } from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import { type WebSocket, WebSocketServer } from "ws";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { type MuxOptions, TunnelMux } from "../../lib/tunnel/mux.ts";
+import { nodeOfCertificate } from "./node_identity.ts";
+
+export interface TunnelServerOptions {
+  /** Default 0.0.0.0. */
+  readonly address?: string;
+  /** cloudStream.tunnelPort, default 10004; 0 picks a free port. */
+  readonly port?: number;
+  /** caPem: the KubeEdge CA (verifies edge certificates); certPem/keyPem: cloudcore's serving certificate. */
+  readonly tls: { readonly caPem: string; readonly certPem: string; readonly keyPem: string };
+  readonly log?: Logger;
+  readonly onConnect?: (node: string) => void;
+  readonly onDisconnect?: (node: string) => void;
+  /** Most tunnels at once (cloudHub.nodeLimit). Default 500. */
+  readonly nodeLimit?: number;
+  /** Seconds between pings; a tunnel is dropped after two unanswered. Default 15. */
+  readonly pingSeconds?: number;
+  readonly mux?: Omit<MuxOptions, "onOpen">;
+}
+
+export interface TunnelServer {
+  readonly port: number;
+  /** The node's tunnel on this replica, if it has one. */
+  tunnel(node: string): TunnelMux | undefined;
+  nodes(): string[];
+  close(): Promise<void>;
+}
+
+export async function startTunnelServer(options: TunnelServerOptions): Promise<TunnelServer> {
+  const log = (options.log ?? createLogger({ component: "cloudcore" })).child({ module: "tunnel-server" });
+  const maxFrame = options.mux?.maxFrameBytes ?? 32 * 1024;
+  const maxHead = options.mux?.maxHeadBytes ?? 64 * 1024;
+  const nodeLimit = options.nodeLimit ?? 500;
+  const pingMs = (options.pingSeconds ?? 15) * 1000;
+  const tunnels = new Map<string, { ws: WebSocket; mux: TunnelMux }>();
+  const sockets = new Set<Duplex>();
+  const server = https.createServer({
+    ca: options.tls.caPem,
+    cert: options.tls.certPem,
+    key: options.tls.keyPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.2",
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: Math.max(maxFrame, maxHead) + 64,
+    perMessageDeflate: false,
+  });
+  server.on("connection", (socket: Duplex) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on(
+    "tlsClientError",
+    (error: Error) => log.info("tunnel tls handshake refused", { error: error.message }),
+  );
+  server.on("request", (_req, res) => {
+    res.writeHead(426, { "content-type": "text/plain", connection: "close" });
+    res.end("Cannot serve: this endpoint speaks WebSocket only\n");
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const tls = req.socket as TLSSocket;
+    const refuse = (status: number, message: string) => {
+      socket.end(
+        `HTTP/1.1 ${status} Refused\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${
+          Buffer.byteLength(message)
+        }\r\n\r\n${message}`,
+      );
+    };
+    const identity = nodeOfCertificate(tls.authorized ? tls.getPeerCertificate()?.raw : undefined);
+    if ("error" in identity) {
+      log.warn("tunnel refused", { reason: identity.error, remote: tls.remoteAddress });
+      return refuse(403, `Cannot accept tunnel: ${identity.error}`);
+    }
+    if ((req.url ?? "").split("?")[0] !== "/v1/kubeedge/connect") {
+      return refuse(404, "Cannot accept tunnel: path must be /v1/kubeedge/connect");
+    }
+    const node = identity.node;
+    if (!tunnels.has(node) && tunnels.size >= nodeLimit) {
+      return refuse(503, "Cannot accept tunnel: node limit reached");
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const previous = tunnels.get(node);
+      const mux = new TunnelMux(ws, options.mux);
+      tunnels.set(node, { ws, mux });
+      previous?.ws.close(4000, "replaced by a newer tunnel");
+      log.info("tunnel connected", { node });
+      options.onConnect?.(node);
+      let missed = 0;
+      const pinger = setInterval(() => {
+        if (++missed > 2) return void ws.terminate();
+        ws.ping();
+      }, pingMs);
+      ws.on("pong", () => missed = 0);
+      ws.on("error", () => ws.terminate());
+      ws.on("close", () => {
+        clearInterval(pinger);
+        if (tunnels.get(node)?.ws !== ws) return;
+        tunnels.delete(node);
+        log.info("tunnel disconnected", { node });
+        options.onDisconnect?.(node);
+      });
+    });
+  });
+  const address = options.address ?? "0.0.0.0";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 10004, address, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info("tunnel server listening", { address, port });
+  return {
+    port,
+    tunnel: (node) => tunnels.get(node)?.mux,
+    nodes: () => [...tunnels.keys()],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const { ws } of tunnels.values()) ws.close(1001, "cloudcore stopping");
+        server.close(() => resolve());
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, 500);
+      }),
+  };
+}

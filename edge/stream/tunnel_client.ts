@@ -1,0 +1,141 @@
+/**
+ * The edge end of the stream tunnel: edgecore dials cloudcore's tunnel port (wss://HOST:10004/v1/kubeedge/
+ * connect) with its node client certificate and keeps the connection up, reconnecting with backoff. Each
+ * stream the cloud opens is a request for the kubelet-style server on this box; nothing listens here for
+ * the cloud.
+ */
+import { WebSocket } from "ws";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { serveLocally } from "./local_request.ts";
+import { type MuxOptions, TunnelMux } from "../../lib/tunnel/mux.ts";
+
+export interface TunnelTls {
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface StreamTunnelOptions {
+  /** cloudcore's tunnel endpoint, HOST:PORT (edgeStream.tunnelServer, port 10004). */
+  readonly server: string;
+  /** The node's client certificate; a function is called at each connect (picks up rotated certificates). */
+  readonly tls: TunnelTls | (() => TunnelTls | Promise<TunnelTls>);
+  /** The kubelet-style server to carry requests to. Default 127.0.0.1:10350. */
+  readonly kubelet?: { host?: string; port?: number };
+  readonly log?: Logger;
+  /** Reconnect delay: doubles from min to max. Default 1 s to 30 s. */
+  readonly backoff?: { minMs: number; maxMs: number };
+  /** Seconds between pings; the tunnel is dropped after two unanswered. Default 15. */
+  readonly pingSeconds?: number;
+  readonly mux?: Omit<MuxOptions, "onOpen">;
+}
+
+export interface StreamTunnel {
+  readonly connected: boolean;
+  /** Resolves when connected (for tests and readiness). */
+  waitConnected(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const TUNNEL_PATH = "/v1/kubeedge/connect";
+
+export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
+  const log = (options.log ?? createLogger({ component: "edgecore" })).child({ module: "stream-tunnel" });
+  const target = { host: options.kubelet?.host ?? "127.0.0.1", port: options.kubelet?.port ?? 10350 };
+  const backoff = options.backoff ?? { minMs: 1000, maxMs: 30_000 };
+  const pingMs = (options.pingSeconds ?? 15) * 1000;
+  const maxFrame = options.mux?.maxFrameBytes ?? 32 * 1024;
+  const maxHead = options.mux?.maxHeadBytes ?? 64 * 1024;
+  let ws: WebSocket | undefined;
+  let connected = false;
+  let stopped = false;
+  let delay = backoff.minMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waiters = new Set<() => void>();
+
+  const connect = async () => {
+    if (stopped) return;
+    let tls: TunnelTls;
+    try {
+      tls = typeof options.tls === "function" ? await options.tls() : options.tls;
+    } catch (error) {
+      log.warn("tunnel credentials unreadable", { error });
+      return retry();
+    }
+    const socket = new WebSocket(`wss://${options.server}${TUNNEL_PATH}`, {
+      ca: tls.caPem,
+      cert: tls.certPem,
+      key: tls.keyPem,
+      maxPayload: Math.max(maxFrame, maxHead) + 64,
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
+    ws = socket;
+    let pinger: ReturnType<typeof setInterval> | undefined;
+    let missed = 0;
+    socket.on("open", () => {
+      connected = true;
+      delay = backoff.minMs;
+      log.info("tunnel connected", { server: options.server });
+      for (const waiter of waiters) waiter();
+      waiters.clear();
+      new TunnelMux(socket, { ...options.mux, onOpen: (stream, head) => serveLocally(stream, head, target) });
+      pinger = setInterval(() => {
+        if (++missed > 2) return void socket.terminate();
+        socket.ping();
+      }, pingMs);
+    });
+    socket.on("pong", () => missed = 0);
+    socket.on(
+      "error",
+      (error) => log.info("tunnel connection failed", { server: options.server, error: error.message }),
+    );
+    socket.on("close", (code) => {
+      clearInterval(pinger);
+      if (connected) log.info("tunnel disconnected", { code });
+      connected = false;
+      if (ws === socket) ws = undefined;
+      retry();
+    });
+  };
+  const retry = () => {
+    if (stopped) return;
+    timer = setTimeout(connect, delay * (0.8 + Math.random() * 0.4));
+    delay = Math.min(delay * 2, backoff.maxMs);
+  };
+  connect();
+
+  return {
+    get connected() {
+      return connected;
+    },
+    waitConnected(timeoutMs) {
+      if (connected) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => {
+          waiters.delete(done);
+          reject(new Error(`Cannot connect the stream tunnel: not connected after ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        waiters.add(done);
+      });
+    },
+    close() {
+      stopped = true;
+      clearTimeout(timer);
+      const socket = ws;
+      if (!socket || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+      return new Promise((resolve) => {
+        socket.once("close", () => resolve());
+        socket.close(1000);
+        setTimeout(() => {
+          socket.terminate();
+          resolve();
+        }, 2000);
+      });
+    },
+  };
+}
