@@ -57,7 +57,7 @@ install: ## copy dist/ binaries to $(PREFIX)/bin and the units to /etc/systemd/s
 	install -m 0644 systemd/cloudcore.service systemd/edgecore.service $(DESTDIR)/etc/systemd/system/
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
-demo: deps control-plane ## control plane + cloudcore + edgecore on this machine, then stop
+demo: deps control-plane ## control plane, containerd, cloudcore, a joined edgecore, a pod and a device; then stop
 	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" $(DENO) run --frozen --allow-all tests/demo/demo.ts
 
 cluster-up: deps control-plane ## start the test control plane for a person; kubeconfig in .kedge/kubeconfig
@@ -82,8 +82,8 @@ lint: deps ## deno lint and deno fmt --check
 	$(DENO) lint
 	$(DENO) fmt --check
 
-check: deps ## type-check every entrypoint and test
-	$(DENO) check --frozen cloud edge lib tests
+check: deps ## type-check every entrypoint, test and benchmark
+	$(DENO) check --frozen cloud edge lib tests bench
 
 clean: ## remove build output and local state (not the cached control plane)
 	rm -rf dist .kedge

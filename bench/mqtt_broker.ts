@@ -11,7 +11,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { join } from "node:path";
 import { createLogger } from "../lib/log.ts";
 import { startEventBus } from "../edge/bus/mod.ts";
-import { startMosquitto } from "../edge/bus/test_clients.ts";
+import { startMosquitto } from "../tests/harness/mqtt_clients.ts";
 import { createRunDir, freePort, spawnLogged } from "../tests/cluster/processes.ts";
 
 const PAIRS = 10;

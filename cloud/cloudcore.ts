@@ -9,6 +9,8 @@ import { ensureCloudPki, startTokenRefresher } from "./certs/mod.ts";
 import { type CloudHub, startCloudHub, startMetricsServer } from "./hub/mod.ts";
 import { startCertServer } from "./http/mod.ts";
 import { createEdgeControllers } from "./controllers/mod.ts";
+import { createDeviceController, installDeviceCrds, isDeviceMessage } from "./devices/mod.ts";
+import { startCloudStreaming } from "./streaming.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -43,6 +45,7 @@ export async function startCloudCore(
     const pki = await ensureCloudPki(kc, {
       advertiseAddresses: hubConfig.advertiseAddress,
       dnsNames: hubConfig.dnsNames,
+      serverValidityDays: hubConfig.serverCertValidityDays,
       tokenValidityMs: 2 * hubConfig.tokenRefreshDuration * 3_600_000,
       log,
     });
@@ -58,6 +61,17 @@ export async function startCloudCore(
     });
     closers.push(() => controllers.stop());
     await controllers.start();
+    // --- Devices (cloud/devices): the CRDs, then the device controller; device messages from edges go to it.
+    await installDeviceCrds(kc, { log });
+    const devices = createDeviceController({
+      kubeConfig: kc,
+      downstream: { send: (node, item) => void late.hub?.send(node, item) },
+      log,
+      registry,
+    });
+    closers.push(() => devices.stop());
+    await devices.start();
+    // --- end of devices
     const hub = await startCloudHub({
       address: hubConfig.websocket.address,
       port: hubConfig.websocket.port,
@@ -67,12 +81,22 @@ export async function startCloudCore(
       nodeLimit: hubConfig.nodeLimit,
       log: log.child({ module: "cloudhub" }),
       registry,
-      onMessage: (node, message) => controllers.handleEdgeRequest(node, message),
-      onConnect: (node) => controllers.onEdgeConnected(node),
+      onMessage: (node, message) =>
+        isDeviceMessage(message)
+          ? devices.handleEdgeMessage(node, message)
+          : controllers.handleEdgeRequest(node, message),
+      onConnect: (node) => {
+        controllers.onEdgeConnected(node);
+        devices.onEdgeConnected(node);
+      },
       onDisconnect: (node) => controllers.onEdgeDisconnected(node),
     });
     late.hub = hub;
     closers.push(() => hub.close());
+    if (config.modules.cloudStream.enable) {
+      const streaming = await startCloudStreaming(config, kc, pki, log.child({ module: "stream" }));
+      closers.push(() => streaming.close());
+    }
     const certServer = await startCertServer({
       address: hubConfig.https.address,
       port: hubConfig.https.port,

@@ -3,8 +3,11 @@
  * KubeEdge user recognises it. Unknown keys are problems (a typo must not silently fall back to a default).
  */
 
+import { isIP } from "node:net";
 import * as v from "valibot";
 import {
+  bool,
+  emptyOr,
   intIn,
   ipAddress,
   ipAddressList,
@@ -60,6 +63,8 @@ export const CloudCoreConfigSchema = v.strictObject({
       edgeCertSigningDurationMinutes: v.optional(
         intIn(1, 36500 * 1440, "an integer from 1 to 52560000 (minutes)"),
       ),
+      /** Days cloudcore's own serving certificate is valid when issued or renewed (`cloudcore certs renew`). */
+      serverCertValidityDays: positiveInt(36500, 36500),
       /** Hours between join-token refreshes; a token is valid for twice this. Timers cap it at 20 days. */
       tokenRefreshDuration: positiveInt(12, 480),
       /** Largest message accepted from an edge node, in bytes. */
@@ -70,9 +75,24 @@ export const CloudCoreConfigSchema = v.strictObject({
       websocket: listener("0.0.0.0", 10000),
       https: listener("0.0.0.0", 10002),
     }),
+    /** kubectl logs/exec/attach: see docs/streaming.md. Off by default, as upstream. */
     cloudStream: section({
-      streamPort: port(10003),
+      enable: bool(false),
+      /** Where edges dial their tunnel (mTLS with the KubeEdge CA). */
       tunnelPort: port(10004),
+      /** KubeEdge's single stream port; kedge serves each node on its own port from nodePortRange instead. */
+      streamPort: port(10003),
+      /** The address kube-apiserver reaches this replica's stream server on; "" = the first advertiseAddress. */
+      streamAdvertiseAddress: emptyOr((s) => isIP(s) !== 0, "an IP address"),
+      /** Each edge node gets its own kubelet port on every replica, so no iptables rule is needed. */
+      nodePortRange: section({ min: port(30000), max: port(32767) }),
+      /** Serving certificate kube-apiserver trusts (--kubelet-certificate-authority) and its key. */
+      tlsStreamCertFile: str(""),
+      tlsStreamPrivateKeyFile: str(""),
+      /** CA of kube-apiserver's kubelet client certificate (--kubelet-client-certificate). */
+      tlsStreamCAFile: str(""),
+      /** Replicas forward requests for nodes whose tunnel another replica holds over mTLS on this port. */
+      peerPort: port(10005),
     }),
   }),
   metrics: listener("127.0.0.1", 9091),

@@ -33,7 +33,9 @@ Deno.test("cloudcore defaults match KubeEdge's ports and limits", () => {
   assert.equal(hub.maxMessageBytes, 8 * 1024 * 1024);
   assert.deepEqual(hub.websocket, { address: "0.0.0.0", port: 10000 });
   assert.deepEqual(hub.https, { address: "0.0.0.0", port: 10002 });
-  assert.deepEqual(c.modules.cloudStream, { streamPort: 10003, tunnelPort: 10004 });
+  assert.equal(c.modules.cloudStream.streamPort, 10003);
+  assert.equal(c.modules.cloudStream.tunnelPort, 10004);
+  assert.equal(c.modules.cloudStream.enable, false);
   assert.deepEqual(c.metrics, { address: "127.0.0.1", port: 9091 });
   assert.deepEqual(c.log, { level: "info", format: "json" });
 });

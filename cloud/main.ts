@@ -2,6 +2,10 @@
  * cloudcore entrypoint: parse flags -> load config -> run(config, signal). The only place that exits.
  *
  *   cloudcore [run] [--config FILE] [--log-level L] [--log-format F]
+ *   cloudcore init --kubeconfig K --advertise-address A [--dns-name N]... [--config FILE]
+ *   cloudcore manifest [--image IMAGE] [--advertise-address A]
+ *   cloudcore certs check-expiration | certs renew [--new-token]
+ *   cloudcore gettoken
  *   cloudcore --defaultconfig | --version | --help
  */
 
@@ -29,6 +33,18 @@ import {
 import { checkApiserver, loadKubeConfig } from "./kube/mod.ts";
 import { getToken } from "./certs/mod.ts";
 import { startCloudCore } from "./cloudcore.ts";
+import {
+  addressFlags,
+  applyCloudFlags,
+  checkExpiration,
+  CLOUD_SUBCOMMAND_FLAGS,
+  formatExpirationTable,
+  formatExpiry,
+  joinGroupCommand,
+  manifestYaml,
+  renewServerCertificate,
+  runInit,
+} from "./cli/mod.ts";
 
 export const CLI = defineCli({
   program: "cloudcore",
@@ -36,23 +52,42 @@ export const CLI = defineCli({
   commands: {
     run: { description: "Run the cloud relay" },
     gettoken: { description: "Print a join token for edgecore join (uses kubeAPIConfig.kubeConfig)" },
+    init: {
+      description: "Prepare the cluster (namespace kubeedge, device CRDs, RBAC, CA, server certificate, " +
+        "token), write --config FILE when given, print the edgecore join command; safe to run again",
+    },
+    manifest: { description: "Print the YAML to run cloudcore in the cluster (kubectl apply -f -)" },
+    "certs check-expiration": {
+      description: "List when the CA, the server certificate and the join token expire",
+    },
+    "certs renew": {
+      description: "Re-issue the server certificate from the same CA (edges keep working); the CA is never " +
+        "renewed, every joined edge pins it",
+    },
   },
   defaultCommand: "run",
-  flags: commonFlags(DEFAULT_CLOUDCORE_CONFIG_PATH),
-  footer:
-    "Exit status: 0 stopped by SIGINT/SIGTERM, 64 usage error, 69 apiserver unreachable, 78 bad config.",
+  flags: { ...commonFlags(DEFAULT_CLOUDCORE_CONFIG_PATH), ...CLOUD_SUBCOMMAND_FLAGS },
+  footer: "Exit status: 0 stopped by SIGINT/SIGTERM (run) or done, 64 usage error, 69 apiserver " +
+    "unreachable, 70 failed, 78 bad config.",
 });
 
 /** Runs the command line `argv` and returns the exit code. */
 export async function main(argv: readonly string[], io: MainIO = STDIO): Promise<number> {
   try {
-    const { command, flags } = parseCli(CLI, argv);
+    const { command, flags } = parseCli(CLI, joinGroupCommand(argv, CLI.flags, ["certs"]));
     if (flags.help) return print(io, formatHelp(CLI));
     if (flags.version) return print(io, `cloudcore ${VERSION}\n`);
     if (flags.defaultconfig) {
       return print(io, toYaml(defaultCloudCoreConfig(), `cloudcore ${VERSION} default config`));
     }
-    const loaded = await loadCloudCoreConfig(flags.config);
+    const addresses = addressFlags(argv);
+    if (command === "manifest") {
+      return print(io, manifestYaml({ image: flags.image, ...addresses }));
+    }
+    // init writes --config FILE, so a file that is not there yet means the defaults.
+    const loaded = command === "init" && flags.config !== undefined && !await exists(flags.config)
+      ? { config: defaultCloudCoreConfig(), source: flags.config }
+      : await loadCloudCoreConfig(flags.config);
     const config = overrideLog(loaded.config, {
       logLevel: flags["log-level"],
       logFormat: flags["log-format"],
@@ -71,6 +106,49 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
       case "gettoken": {
         const kube = await loadKubeConfig(config.kubeAPIConfig.kubeConfig, loaded.source);
         return print(io, `${await getToken(kube.kubeConfig)}\n`);
+      }
+      case "init": {
+        // What is written is the file plus the address flags; --log-level/--log-format are for this run.
+        const wanted = applyCloudFlags(loaded.config, flags.kubeconfig, addresses);
+        const kube = await loadKubeConfig(wanted.kubeAPIConfig.kubeConfig, loaded.source);
+        await runInit({
+          kc: kube.kubeConfig,
+          config: wanted,
+          configPath: flags.config,
+          log,
+          print: (line) => io.stdout(`${line}\n`),
+        });
+        return 0;
+      }
+      case "certs check-expiration": {
+        const wanted = applyCloudFlags(config, flags.kubeconfig, addresses);
+        const kube = await loadKubeConfig(wanted.kubeAPIConfig.kubeConfig, loaded.source);
+        const rows = await checkExpiration(kube.kubeConfig);
+        io.stdout(formatExpirationTable(rows));
+        return rows.some((row) => row.expires === undefined && row.name !== "join-token") ? 1 : 0;
+      }
+      case "certs renew": {
+        const wanted = applyCloudFlags(config, flags.kubeconfig, addresses);
+        const kube = await loadKubeConfig(wanted.kubeAPIConfig.kubeConfig, loaded.source);
+        const renewed = await renewServerCertificate({
+          kc: kube.kubeConfig,
+          config: wanted,
+          newToken: flags["new-token"],
+        });
+        log.info("server certificate renewed", {
+          oldSerial: renewed.oldSerial,
+          serial: renewed.serial,
+          notAfter: renewed.notAfter.toISOString(),
+        });
+        io.stdout(
+          `secret/cloudcoresecret renewed: serial ${renewed.oldSerial ?? "(none)"} -> ${renewed.serial}, ` +
+            `SANs ${[...renewed.sans.ipAddresses, ...renewed.sans.dnsNames].join(", ")}, expires ` +
+            `${formatExpiry(renewed.notAfter)}\n` +
+            "The CA is unchanged: joined edges keep working. Running cloudcores serve the new certificate " +
+            "after a restart.\n",
+        );
+        if (renewed.token !== undefined) io.stdout(`join token: ${renewed.token}\n`);
+        return 0;
       }
     }
   } catch (err) {
@@ -119,6 +197,16 @@ function summary(config: CloudCoreConfig): Record<string, unknown> {
     dnsNames: hub.dnsNames,
     nodeLimit: hub.nodeLimit,
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }
 
 function print(io: MainIO, text: string): number {

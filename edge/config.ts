@@ -135,6 +135,14 @@ export const EdgeCoreConfigSchema = v.strictObject({
     deviceTwin: section({
       enable: bool(true),
     }),
+    /** The edge end of kubectl logs/exec/attach: a tunnel dialled out to cloudcore (docs/streaming.md). */
+    edgeStream: section({
+      enable: bool(false),
+      /** cloudcore's tunnel port, HOST:10004. */
+      tunnelServer: emptyOr(isHostPort, "HOST:PORT"),
+      /** The kubelet-style server on the box (logs, exec, attach, stats, /healthz). */
+      server: matching(isHostPort, "HOST:PORT", "127.0.0.1:10350"),
+    }),
   }),
   log: logSection(),
 }, mustBe("a mapping"));

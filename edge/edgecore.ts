@@ -16,8 +16,10 @@ import { UpstreamSender } from "./meta/upstream.ts";
 import { NodeAgent } from "./node/node_agent.ts";
 import { readNodeFacts } from "./node/node_info.ts";
 import { createCriClient } from "./cri/mod.ts";
+import { startEdgeDevices } from "./devices/mod.ts";
 import { type PodManager, type PodSource, startPodManager, staticPodSource } from "./pods/mod.ts";
 import { EdgeStore } from "./store/mod.ts";
+import { startEdgeServers } from "./streaming.ts";
 
 export interface EdgeCore {
   readonly hub: EdgeHub;
@@ -104,7 +106,9 @@ export async function startEdgeCore(
       nodeName,
       labels: edged.nodeLabels,
       facts: () => readNodeFacts(nodeName, runtimeVersion),
-      kubeletPort: 10350,
+      kubeletPort: Number(config.modules.edgeStream.server.split(":").pop()),
+      // With the stream tunnel on, cloudcore publishes the node's address and kubelet port (docs/streaming.md).
+      reportEndpoints: !config.modules.edgeStream.enable,
       statusEveryMs: edged.nodeStatusUpdateFrequency * 1000,
       leaseDurationSeconds: edged.nodeLeaseDurationSeconds,
       uplink: hub,
@@ -114,9 +118,13 @@ export async function startEdgeCore(
     });
     node.start();
 
-    const handleCloudMessage = (message: Message): Promise<void> => {
-      applyCloudMessage(store, objects, message, log);
-      return Promise.resolve();
+    const servers = await startEdgeServers({ config, nodeName, cri, pods, store, hub, files, log });
+    closers.push(() => servers.close());
+    const devices = startEdgeDevices({ store, hub, config, nodeName, log });
+    closers.push(() => devices.close());
+    const handleCloudMessage = async (message: Message): Promise<void> => {
+      if (await devices.handleCloudMessage(message)) return;
+      if (applyCloudMessage(store, objects, message, log) !== "ignored") servers.notify();
     };
     onConnected = () => {
       log.info("connected to cloudcore", { server: edgeHub.websocket.server });
@@ -127,6 +135,7 @@ export async function startEdgeCore(
         );
         await node.onConnected();
         await upstream.flush();
+        await devices.onConnected().catch((error) => log.warn("device reports not sent", { error }));
       })();
     };
 

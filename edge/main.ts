@@ -2,6 +2,9 @@
  * edgecore entrypoint: parse flags -> load config -> run(config, signal). The only place that exits.
  *
  *   edgecore [run] [--config FILE] [--log-level L] [--log-format F]
+ *   edgecore join --cloudcore-ipport HOST:10000 --token T --node-name N [--install] [--root DIR]
+ *   edgecore reset [--root DIR] [--force]
+ *   edgecore status [--config FILE] [--root DIR]
  *   edgecore --defaultconfig | --version | --help
  */
 
@@ -20,6 +23,7 @@ import { overrideLog, toYaml } from "../lib/config/mod.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import { startEdgeCore } from "./edgecore.ts";
 import { JoinError, runJoinCommand } from "./join/mod.ts";
+import { edgeStatus, joinAndInstall, resetEdge, statusUrl, underRoot } from "./cli/mod.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { VERSION } from "../lib/version.ts";
 import {
@@ -40,9 +44,21 @@ const JOIN_FLAGS = {
   token: { type: "string", value: "TOKEN", description: "join: the token from cloudcore gettoken" },
   "node-name": { type: "string", value: "NAME", description: "join: this node's name" },
   certport: { type: "string", value: "PORT", description: "join: cloudcore's HTTPS port (default 10002)" },
-  force: { type: "boolean", description: "join: take a node name that already exists" },
+  force: {
+    type: "boolean",
+    description: "join: take a node name that already exists; reset: even while edgecore answers",
+  },
   "cert-dir": { type: "string", value: "DIR", description: "join: where the CA, certificate and key go" },
   "data-source": { type: "string", value: "FILE", description: "join: the SQLite file edgecore will use" },
+  install: {
+    type: "boolean",
+    description: "join: also write the systemd unit and, when systemd runs, enable it",
+  },
+  root: {
+    type: "string",
+    value: "DIR",
+    description: "join, reset, status: every path (config, certificates, store, unit) under DIR",
+  },
 } as const;
 
 function portFlag(text: string): number {
@@ -63,10 +79,19 @@ export const CLI = defineCli({
         "Join a cloud: fetch the CA, check the token's hash, obtain a certificate, write the config " +
         "(--config, default " + DEFAULT_EDGECORE_CONFIG_PATH + ")",
     },
+    reset: {
+      description: "Remove edgecore's store, certificates, config and unit (disabling it when systemd " +
+        "runs); never touches containerd, so containers and images of this and other tools stay",
+    },
+    status: {
+      description: "Show connection, cloud, node, pods and devices held, certificate expiry, store size; " +
+        "exit 0 when connected, 1 otherwise",
+    },
   },
   defaultCommand: "run",
   flags: { ...commonFlags(DEFAULT_EDGECORE_CONFIG_PATH), ...JOIN_FLAGS },
-  footer: "Exit status: 0 stopped by SIGINT/SIGTERM, 64 usage error, 78 bad config.",
+  footer: "Exit status: 0 stopped by SIGINT/SIGTERM (run) or done, 1 join refused, reset refused or status " +
+    "not connected, 64 usage error, 78 bad config.",
 });
 
 /** Runs the command line `argv` and returns the exit code. */
@@ -78,6 +103,30 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
     if (flags.defaultconfig) {
       return print(io, toYaml(defaultEdgeCoreConfig(), `edgecore ${VERSION} default config`));
     }
+    const log = createLogger({
+      level: flags["log-level"] ?? "info",
+      format: flags["log-format"] ?? "json",
+      component: "edgecore",
+      write: (line) => io.stderr(`${line}\n`),
+    });
+    const printLine = (line: string) => io.stdout(`${line}\n`);
+    if (command === "join" && (flags.install || flags.root !== undefined)) {
+      await joinAndInstall({
+        cloudcoreIpport: flags["cloudcore-ipport"],
+        token: flags.token,
+        nodeName: flags["node-name"],
+        certport: flags.certport === undefined ? undefined : portFlag(flags.certport),
+        force: flags.force,
+        root: flags.root,
+        configPath: flags.config,
+        certDir: flags["cert-dir"],
+        dataSource: flags["data-source"],
+        install: flags.install,
+        log,
+        print: printLine,
+      });
+      return 0;
+    }
     if (command === "join") {
       await runJoinCommand({
         cloudcoreIpport: flags["cloudcore-ipport"],
@@ -88,15 +137,42 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
         force: flags.force,
         certDir: flags["cert-dir"],
         dataSource: flags["data-source"],
-      }, (line) => io.stdout(`${line}\n`));
+      }, printLine);
       return 0;
+    }
+    if (command === "reset") {
+      const root = flags.root ?? "/";
+      const result = await resetEdge({
+        root,
+        configPath: flags.config,
+        force: flags.force,
+        log,
+        print: printLine,
+        statusUrl: statusUrl(defaultEdgeCoreConfig()),
+      });
+      if (result.refused === undefined) return 0;
+      io.stderr(`edgecore: Cannot reset: ${result.refused}\n`);
+      return 1;
+    }
+    if (command === "status") {
+      const root = flags.root ?? "/";
+      const configPath = underRoot(root, flags.config ?? DEFAULT_EDGECORE_CONFIG_PATH);
+      const found = await exists(configPath);
+      const status = await edgeStatus({
+        root,
+        configPath,
+        configFound: found,
+        config: found ? (await loadEdgeCoreConfig(configPath)).config : defaultEdgeCoreConfig(),
+      });
+      io.stdout(status.text);
+      return status.connected ? 0 : 1;
     }
     const loaded = await loadEdgeCoreConfig(flags.config);
     const config = overrideLog(loaded.config, {
       logLevel: flags["log-level"],
       logFormat: flags["log-format"],
     });
-    const log = createLogger({
+    const runLog = createLogger({
       level: config.log.level,
       format: config.log.format,
       component: "edgecore",
@@ -105,7 +181,7 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
     switch (command) {
       case "run": {
         using shutdown = shutdownOnSignals();
-        return await run(config, { signal: shutdown.signal, log, configFile: loaded.source });
+        return await run(config, { signal: shutdown.signal, log: runLog, configFile: loaded.source });
       }
     }
   } catch (err) {
@@ -162,6 +238,16 @@ function summary(config: EdgeCoreConfig): Record<string, unknown> {
     mqttMode: eventBus.mqttMode,
     metaServer: metaManager.metaServer.enable ? metaManager.metaServer.server : "(disabled)",
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }
 
 function print(io: MainIO, text: string): number {

@@ -2,7 +2,6 @@
 // containerd, status back in the apiserver; the box keeps going with the cloud away, restarts from SQLite,
 // and its node is Ready again within 15 s of reconnecting.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { createCriClient } from "../edge/cri/mod.ts";
 import { controlPlaneBinaries, createRunDir, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
@@ -100,10 +99,6 @@ spec:
       volumes:
       - {name: config, configMap: {name: demo-config}}
 `;
-    const containerIds = async () =>
-      (await pods()).map((p) =>
-        p.status?.containerStatuses?.[0]?.containerID?.replace("containerd://", "") ?? ""
-      );
 
     const liveReady = async (n: number): Promise<PodJson[]> =>
       await waitFor(

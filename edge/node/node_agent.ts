@@ -11,6 +11,8 @@ export interface NodeAgentOptions {
   labels: Record<string, string>;
   facts: () => NodeFacts;
   kubeletPort: number;
+  /** Whether the node reports its own addresses and kubelet port (false when cloudcore publishes them). */
+  reportEndpoints: boolean;
   statusEveryMs: number;
   leaseDurationSeconds: number;
   uplink: Uplink;
@@ -112,12 +114,17 @@ export class NodeAgent {
   #status() {
     const facts = this.options.facts();
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const endpoints = this.options.reportEndpoints
+      ? {
+        addresses: facts.addresses,
+        daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort } },
+      }
+      : {};
     return {
       capacity: facts.capacity,
       allocatable: facts.capacity,
-      addresses: facts.addresses,
+      ...endpoints,
       nodeInfo: facts.nodeInfo,
-      daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort } },
       conditions: [{
         type: "Ready",
         status: "True",

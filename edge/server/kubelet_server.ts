@@ -26,6 +26,8 @@ export interface KubeletServerOptions {
   readonly log?: Logger;
   /** /healthz answers 503 while this is false (e.g. the pod manager's CRI relist fails). */
   readonly healthy?: () => boolean;
+  /** edgecore's state for /status (JSON: connected, cloud, node); 404 without it. `edgecore status` reads it. */
+  readonly status?: () => Record<string, unknown>;
   /** edgecore's own Prometheus text for /metrics; 404 without it. */
   readonly metrics?: () => string;
   /** Largest request head, in bytes. Default 16 KiB. */
@@ -62,6 +64,10 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
         return (options.healthy?.() ?? true)
           ? sendText(res, 200, "ok")
           : sendText(res, 503, "Cannot report healthy: container runtime not answering");
+      case "/status":
+        return options.status
+          ? sendJson(res, 200, options.status())
+          : sendText(res, 404, "Cannot report status: not enabled");
       case "/pods":
         return sendJson(res, 200, {
           kind: "PodList",

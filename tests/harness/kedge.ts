@@ -41,11 +41,18 @@ const LOG_LEVEL = Deno.env.get("KEDGE_TEST_LOG_LEVEL") ?? "info";
 export async function startCloud(
   run: RunDir,
   cp: ControlPlane,
-  options: { name?: string; ports?: CloudPorts; cloudHub?: Record<string, unknown> } = {},
+  options: {
+    name?: string;
+    ports?: CloudPorts;
+    cloudHub?: Record<string, unknown>;
+    cloudStream?: Record<string, unknown>;
+  } = {},
 ): Promise<Cloud> {
   const name = options.name ?? "cloudcore";
   const ports = options.ports ?? { websocket: freePort(), https: freePort(), metrics: freePort() };
-  const core = await startCore(run, "cloudcore", cloudConfig(cp, ports, options.cloudHub), { name });
+  const config = cloudConfig(cp, ports, options.cloudHub);
+  if (options.cloudStream) Object.assign(config.modules, { cloudStream: options.cloudStream });
+  const core = await startCore(run, "cloudcore", config, { name });
   await core.waitForLog("cloudcore ready", 60_000);
   return { ...core, ports, configFile: join(run.path, `${name}.yaml`) };
 }
@@ -111,6 +118,9 @@ export async function joinEdge(
     mqttMode: 0,
     mqttServerInternal: `tcp://127.0.0.1:${freePort()}`,
   };
+  // Local servers on free ports, so that several edgecores run side by side.
+  config.modules.edgeStream = { ...config.modules.edgeStream, server: `127.0.0.1:${freePort()}` };
+  config.modules.metaManager = { metaServer: { enable: true, server: `127.0.0.1:${freePort()}` } };
   config.log = { ...config.log, level: LOG_LEVEL };
   overrides(config);
   await Deno.writeTextFile(configFile, stringify(config));

@@ -1,0 +1,179 @@
+/**
+ * Device.status writes, coalesced: at most one merge patch of the status subresource per device per
+ * interval (1 s), carrying the latest value of every property reported meanwhile. The first report after a
+ * quiet interval is written at once and `submit` resolves after that write; later ones join the next write
+ * and `submit` resolves as soon as they are held. A failed write keeps its values (under newer ones) and is
+ * tried again an interval later, unless the device is gone.
+ */
+import type { Logger } from "../../lib/log.ts";
+import type { DeviceStatus, StatusUpdate, TwinStatus } from "./wire.ts";
+
+export interface StatusWriterOptions {
+  /** The device's status as last seen (informer cache), or undefined when the device is gone. */
+  readonly current: (key: string) => DeviceStatus | undefined;
+  /** Writes `{status}` as a merge patch of the status subresource of device `key` (`<ns>/<name>`). */
+  readonly patch: (key: string, status: DeviceStatus) => Promise<void>;
+  /** True when the error says the device no longer exists (nothing to retry). */
+  readonly isGone: (error: unknown) => boolean;
+  readonly log: Logger;
+  readonly intervalMs?: number;
+  readonly now?: () => number;
+  readonly onWrite?: (outcome: "ok" | "error") => void;
+  readonly onCoalesced?: () => void;
+}
+
+interface Entry {
+  pending?: StatusUpdate;
+  timer?: ReturnType<typeof setTimeout>;
+  writing?: Promise<void>;
+  lastWriteAt: number;
+  /** What this writer wrote last, overlaid on the cache (which may not show it yet). */
+  written: Map<string, Omit<TwinStatus, "propertyName">>;
+  state?: string;
+  lastOnlineTime?: string;
+}
+
+export const DEFAULT_STATUS_INTERVAL_MS = 1000;
+
+export class StatusWriter {
+  readonly #o: StatusWriterOptions;
+  readonly #interval: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, Entry>();
+  #stopped = false;
+
+  constructor(options: StatusWriterOptions) {
+    this.#o = options;
+    this.#interval = options.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Holds `update` for device `key`; resolves after the write when it is written at once. */
+  submit(key: string, update: StatusUpdate): Promise<void> {
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = { lastWriteAt: -Infinity, written: new Map() };
+      this.#entries.set(key, entry);
+    }
+    entry.pending = merge(entry.pending, update);
+    if (entry.writing || entry.timer !== undefined) {
+      this.#o.onCoalesced?.();
+      return Promise.resolve();
+    }
+    const wait = entry.lastWriteAt + this.#interval - this.#now();
+    if (wait <= 0 && !this.#stopped) return this.#write(key, entry);
+    this.#o.onCoalesced?.();
+    this.#schedule(key, entry, wait);
+    return Promise.resolve();
+  }
+
+  /** The device is gone: drop what is held for it. */
+  forget(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry?.timer !== undefined) clearTimeout(entry.timer);
+    this.#entries.delete(key);
+  }
+
+  /** Writes what is held now (one try each) and stops. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const writes: Promise<void>[] = [];
+    for (const [key, entry] of this.#entries) {
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      entry.timer = undefined;
+      if (entry.writing) writes.push(entry.writing);
+      else if (entry.pending) writes.push(this.#write(key, entry));
+    }
+    await Promise.allSettled(writes);
+  }
+
+  #schedule(key: string, entry: Entry, wait: number): void {
+    if (this.#stopped || entry.timer !== undefined) return;
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      if (this.#entries.get(key) !== entry || !entry.pending) return;
+      void this.#write(key, entry);
+    }, Math.max(0, wait));
+  }
+
+  #write(key: string, entry: Entry): Promise<void> {
+    const update = entry.pending;
+    entry.pending = undefined;
+    if (!update) return Promise.resolve();
+    entry.lastWriteAt = this.#now();
+    const run = async () => {
+      const current = this.#o.current(key);
+      if (!current) {
+        this.forget(key);
+        return;
+      }
+      const status = this.#status(current, entry, update);
+      try {
+        await this.#o.patch(key, status);
+        this.#o.onWrite?.("ok");
+        for (const [prop, twin] of update.twins) {
+          entry.written.set(prop, { ...entry.written.get(prop), ...twin });
+        }
+        if (update.state) entry.state = update.state;
+        if (update.lastOnlineTime) entry.lastOnlineTime = update.lastOnlineTime;
+      } catch (error) {
+        this.#o.onWrite?.("error");
+        if (this.#o.isGone(error)) {
+          this.forget(key);
+          return;
+        }
+        this.#o.log.warn("device status write failed", { device: key, error });
+        // Newer values win over the ones that failed.
+        entry.pending = entry.pending ? merge(update, entry.pending) : update;
+      }
+    };
+    const writing = run().finally(() => {
+      entry.writing = undefined;
+      if (entry.pending && this.#entries.get(key) === entry) {
+        this.#schedule(key, entry, entry.lastWriteAt + this.#interval - this.#now());
+      }
+    });
+    entry.writing = writing;
+    return writing;
+  }
+
+  /** The whole status to write: the cache, what this writer wrote since, then the update. */
+  #status(current: DeviceStatus, entry: Entry, update: StatusUpdate): DeviceStatus {
+    const twins = new Map<string, TwinStatus>();
+    for (const twin of current.twins ?? []) twins.set(twin.propertyName, twin);
+    // What this writer wrote, unless the cache already holds something as new (another replica's write).
+    for (const [prop, twin] of entry.written) {
+      const cached = twins.get(prop);
+      if (stamp(cached?.reported) >= stamp(twin.reported)) continue;
+      twins.set(prop, { ...cached, ...twin, propertyName: prop });
+    }
+    for (const [prop, twin] of update.twins) {
+      twins.set(prop, { ...twins.get(prop), ...twin, propertyName: prop });
+    }
+    const status: DeviceStatus = { twins: [...twins.values()] };
+    const state = update.state ?? entry.state ?? current.state;
+    const lastOnline = update.lastOnlineTime ?? entry.lastOnlineTime ?? current.lastOnlineTime;
+    if (state) status.state = state;
+    if (lastOnline) status.lastOnlineTime = lastOnline;
+    return status;
+  }
+}
+
+/** `next` over `base`, property by property. */
+function merge(base: StatusUpdate | undefined, next: StatusUpdate): StatusUpdate {
+  if (!base) return { ...next, twins: new Map(next.twins) };
+  const twins = new Map(base.twins);
+  for (const [prop, twin] of next.twins) twins.set(prop, { ...twins.get(prop), ...twin });
+  return {
+    twins,
+    ...(next.state ?? base.state ? { state: next.state ?? base.state } : {}),
+    ...(next.lastOnlineTime ?? base.lastOnlineTime
+      ? { lastOnlineTime: next.lastOnlineTime ?? base.lastOnlineTime }
+      : {}),
+  };
+}
+
+function stamp(value: { metadata?: Record<string, string> } | undefined): number {
+  const n = Number(value?.metadata?.timestamp);
+  return Number.isFinite(n) ? n : -Infinity;
+}

@@ -1,0 +1,109 @@
+// cloudcore's half of kubectl logs/exec/attach, assembled from cloud/stream: the tunnel server edges dial,
+// the stream server kube-apiserver calls as each node's kubelet (one port per node, no iptables), and the
+// coordinator that records in Kubernetes which replica holds which tunnel. See docs/streaming.md.
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ConfigError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
+import type { CloudPki } from "./certs/mod.ts";
+import type { CloudCoreConfig } from "./config.ts";
+import { startStreamCoordinator, startStreamServer, startTunnelServer } from "./stream/mod.ts";
+
+export interface CloudStreaming {
+  readonly tunnelPort: number;
+  close(): Promise<void>;
+}
+
+async function readRequired(path: string, field: string): Promise<string> {
+  if (!path) {
+    throw new ConfigError("cloudcore config", [
+      `modules.cloudStream.${field}: required when cloudStream is enabled`,
+    ]);
+  }
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError("cloudcore config", [
+      `modules.cloudStream.${field}: cannot read ${path}: ${(error as Error).message}`,
+    ]);
+  }
+}
+
+export async function startCloudStreaming(
+  config: CloudCoreConfig,
+  kc: KubeConfig,
+  pki: CloudPki,
+  log: Logger,
+): Promise<CloudStreaming> {
+  const stream = config.modules.cloudStream;
+  const hub = config.modules.cloudHub;
+  const advertise = stream.streamAdvertiseAddress || hub.advertiseAddress[0];
+  if (!advertise) {
+    throw new ConfigError("cloudcore config", [
+      "modules.cloudStream.streamAdvertiseAddress: required when cloudStream is enabled and no advertiseAddress is set",
+    ]);
+  }
+  const streamTls = {
+    certPem: await readRequired(stream.tlsStreamCertFile, "tlsStreamCertFile"),
+    keyPem: await readRequired(stream.tlsStreamPrivateKeyFile, "tlsStreamPrivateKeyFile"),
+    clientCaPem: await readRequired(stream.tlsStreamCAFile, "tlsStreamCAFile"),
+  };
+  // Replicas forward to each other with certificates from the KubeEdge CA, which every replica holds.
+  const peer = await issueCertificate({
+    ca: pki.ca,
+    commonName: "kedge-cloudcore",
+    usages: ["server", "client"],
+    ipAddresses: [advertise],
+  });
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      await c().catch((error) => log.warn("shutdown step failed", { error }));
+    }
+  };
+  try {
+    const late: { coordinator?: ReturnType<typeof startStreamCoordinator> } = {};
+    const tunnels = await startTunnelServer({
+      address: hub.websocket.address,
+      port: stream.tunnelPort,
+      tls: { caPem: pki.caPem, certPem: pki.serverCertPem, keyPem: pki.serverKeyPem },
+      nodeLimit: hub.nodeLimit,
+      log,
+      onConnect: (node) =>
+        void late.coordinator?.nodeConnected(node).catch((error) =>
+          log.warn("stream endpoint not published", { node, error })
+        ),
+      onDisconnect: (node) => void late.coordinator?.nodeDisconnected(node),
+    });
+    closers.push(() => tunnels.close());
+    const streams = await startStreamServer({
+      address: advertise,
+      tls: streamTls,
+      tunnels,
+      holderOf: (node) => late.coordinator?.holderOf(node) ?? Promise.resolve(undefined),
+      peer: {
+        address: advertise,
+        port: stream.peerPort,
+        caPem: pki.caPem,
+        certPem: certificateToPem(peer.cert),
+        keyPem: await privateKeyToPem(peer.keys!.privateKey),
+      },
+      log,
+    });
+    closers.push(() => streams.close());
+    const coordinator = startStreamCoordinator({
+      kc,
+      replica: `${advertise}:${streams.peerPort}`,
+      advertiseAddress: advertise,
+      portRange: stream.nodePortRange,
+      streamServer: streams,
+      log,
+    });
+    late.coordinator = coordinator;
+    closers.push(() => coordinator.stop());
+    return { tunnelPort: tunnels.port, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,425 @@
+// Shipping kedge, as an operator does it: `cloudcore init` on a real apiserver, cloudcore running with the
+// RBAC init granted, the printed `edgecore join` with --install --root into a folder, `cloudcore manifest`
+// through kubectl's server-side dry run, certificate expiry and renewal, `edgecore status` and `reset`.
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { join, relative } from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { parse, stringify } from "yaml";
+import { controlPlaneBinaries, createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
+import { cloudConfig, command } from "./harness/kedge.ts";
+import { type Core, startCore } from "./harness/cores.ts";
+import { EDGECORE_UNIT } from "../edge/cli/mod.ts";
+import { defaultEdgeCoreConfig } from "../edge/config.ts";
+import { x509 } from "../lib/pki/mod.ts";
+
+const UNIT_FILE = new URL("../systemd/edgecore.service", import.meta.url);
+
+Deno.test("the unit edgecore join --install writes is systemd/edgecore.service, byte for byte", async () => {
+  assert.equal(EDGECORE_UNIT, await Deno.readTextFile(UNIT_FILE));
+});
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (path: string) => {
+    for await (const entry of Deno.readDir(path)) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory) await walk(full);
+      else found.push(relative(dir, full));
+    }
+  };
+  await walk(dir);
+  return found.sort();
+}
+
+function connectedCount(text: string): number {
+  return text.split("\n").filter((l) => l.includes('"connected to cloudcore"')).length;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function ok(out: { code: number; stdout: string; stderr: string }, what: string) {
+  assert.equal(out.code, 0, `${what} exited ${out.code}:\n${out.stderr}\n${out.stdout}`);
+  return out;
+}
+
+Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, status, reset", async (t) => {
+  await using cp = await startControlPlane();
+  const run = await createRunDir("ship");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const ports = { websocket: freePort(), https: freePort(), metrics: freePort() };
+  const configFile = join(run.path, "cloudcore.yaml");
+  // The operator's file: ports of this test; init adds the kubeconfig and the advertise address.
+  const base = cloudConfig(cp, ports);
+  base.kubeAPIConfig.kubeConfig = "";
+  base.modules.cloudHub.advertiseAddress = [];
+  await Deno.writeTextFile(configFile, stringify(base));
+  const init = (extra: string[] = []) =>
+    command("cloudcore", [
+      "init",
+      `--config=${configFile}`,
+      `--kubeconfig=${cp.kubeconfigPath}`,
+      "--advertise-address=127.0.0.1",
+      "--dns-name=cloudcore.test",
+      ...extra,
+    ]);
+  const root = join(run.path, "edge-root");
+  const stops: Array<() => Promise<void>> = [];
+  let cloud: Core | undefined;
+  let edge: Core | undefined;
+  let joinLine = "";
+  const secretVersions = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        ["casecret", "cloudcoresecret", "tokensecret"].map(async (
+          name,
+        ) => [
+          name,
+          (await core.readNamespacedSecret({ name, namespace: "kubeedge" })).metadata!.resourceVersion,
+        ]),
+      ),
+    );
+  const serverSerial = async () => {
+    const secret = await core.readNamespacedSecret({ name: "cloudcoresecret", namespace: "kubeedge" });
+    return new x509.X509Certificate(Buffer.from(secret.data!.cloudcoredata!, "base64")).serialNumber;
+  };
+  const startCloud = async (name: string) => {
+    // cloudcore runs as the ServiceAccount init made, so every right it needs must be in init's ClusterRole.
+    const token = (await core.createNamespacedServiceAccountToken({
+      namespace: "kubeedge",
+      name: "cloudcore",
+      body: { spec: { expirationSeconds: 3600 } },
+    })).status!.token;
+    const saKubeconfig = join(run.path, "cloudcore-sa.kubeconfig");
+    await Deno.writeTextFile(
+      saKubeconfig,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{
+          name: "c",
+          cluster: { server: cp.server, "certificate-authority-data": btoa(cp.caPem) },
+        }],
+        users: [{ name: "cloudcore", user: { token } }],
+        contexts: [{ name: "x", context: { cluster: "c", user: "cloudcore" } }],
+        "current-context": "x",
+      }),
+    );
+    const config = parse(await Deno.readTextFile(configFile));
+    config.kubeAPIConfig.kubeConfig = saKubeconfig;
+    const started = await startCore(run, "cloudcore", config, { name });
+    await started.waitForLog("cloudcore ready", 60_000);
+    return started;
+  };
+  try {
+    await t.step(
+      "cloudcore init creates namespace, CRDs, RBAC, secrets and config, and prints the join command",
+      async () => {
+        const out = ok(await init(), "cloudcore init");
+        for (
+          const ref of [
+            "namespace/kubeedge created",
+            "customresourcedefinition/devices.devices.kubeedge.io created",
+            "customresourcedefinition/devicemodels.devices.kubeedge.io created",
+            "serviceaccount/cloudcore created",
+            "clusterrole/cloudcore created",
+            "clusterrolebinding/cloudcore created",
+            `config ${configFile} written`,
+          ]
+        ) {
+          assert.ok(out.stdout.includes(`${ref}\n`), `init lacks "${ref}":\n${out.stdout}`);
+        }
+        // Logs are JSON lines by default.
+        assert.ok(
+          out.stderr.split("\n").some((l) => l.startsWith("{") && l.includes('"ca created"')),
+          out.stderr,
+        );
+        joinLine = out.stdout.trimEnd().split("\n").at(-1)!;
+        assert.match(
+          joinLine,
+          new RegExp(
+            `^edgecore join --cloudcore-ipport 127\\.0\\.0\\.1:${ports.websocket} --certport ${ports.https} ` +
+              "--token [0-9a-f]{64}\\.\\S+ --node-name <NODE>$",
+          ),
+        );
+        const written = parse(await Deno.readTextFile(configFile));
+        assert.equal(written.kubeAPIConfig.kubeConfig, cp.kubeconfigPath);
+        assert.deepEqual(written.modules.cloudHub.advertiseAddress, ["127.0.0.1"]);
+        assert.deepEqual(written.modules.cloudHub.dnsNames, ["cloudcore.test"]);
+        assert.equal(written.modules.cloudHub.websocket.port, ports.websocket);
+        const role = await rbac.readClusterRole({ name: "cloudcore" });
+        const resources = role.rules!.flatMap((r) => r.resources ?? []);
+        for (
+          const r of ["nodes", "nodes/status", "pods/status", "leases", "tokenreviews", "devices/status"]
+        ) {
+          assert.ok(resources.includes(r), `ClusterRole lacks ${r}`);
+        }
+      },
+    );
+
+    await t.step(
+      "a second init changes nothing, honours --log-level and prints a join command with a fresh token",
+      async () => {
+        const before = await secretVersions();
+        const roleBefore = (await rbac.readClusterRole({ name: "cloudcore" })).metadata!.resourceVersion;
+        const configBefore = await Deno.readTextFile(configFile);
+        const out = ok(await init(["--log-level=warn"]), "second cloudcore init");
+        assert.equal(out.stderr, "", "nothing at info level is logged with --log-level warn");
+        assert.doesNotMatch(out.stdout, / (created|configured)\n/);
+        assert.match(out.stdout, /clusterrole\/cloudcore unchanged\n/);
+        assert.match(out.stdout, / unchanged\n/);
+        assert.deepEqual(await secretVersions(), before);
+        assert.equal(
+          (await rbac.readClusterRole({ name: "cloudcore" })).metadata!.resourceVersion,
+          roleBefore,
+        );
+        assert.equal(await Deno.readTextFile(configFile), configBefore);
+        const again = out.stdout.trimEnd().split("\n").at(-1)!;
+        assert.match(again, /^edgecore join /);
+        assert.notEqual(again, joinLine, "each run mints a new token");
+      },
+    );
+
+    await t.step(
+      "cloudcore runs as init's ServiceAccount, and the printed join with --install --root connects",
+      async () => {
+        cloud = await startCloud("cloudcore");
+        stops.push(() => cloud!.stop());
+        const args = joinLine.split(" ").slice(1).map((a) => a === "<NODE>" ? "ship-edge" : a);
+        const out = ok(
+          await command("edgecore", [
+            ...args,
+            "--install",
+            `--root=${root}`,
+            "--log-level=debug",
+            "--log-format=text",
+          ]),
+          "edgecore join",
+        );
+        assert.match(out.stdout, /\[5\/5\] wrote /);
+        assert.match(out.stdout, /systemd is not running for .*: the unit was written, not enabled/);
+        assert.match(
+          out.stderr,
+          /DEBUG \[edgecore\] join paths /,
+          "--log-level debug --log-format text apply",
+        );
+        const config = parse(await Deno.readTextFile(join(root, "etc/kubeedge/config/edgecore.yaml")));
+        config.modules.edged = {
+          ...config.modules.edged,
+          staticPodPath: "",
+          containerRuntimeEndpoint: `unix://${join(run.path, "no-containerd.sock")}`,
+        };
+        config.modules.eventBus = { mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${freePort()}` };
+        if ("edgeStream" in defaultEdgeCoreConfig().modules) {
+          config.modules.edgeStream = { server: `127.0.0.1:${freePort()}` };
+        }
+        edge = await startCore(run, "edgecore", config, { name: "ship-edge" });
+        stops.push(() => edge!.stop());
+        await edge.waitForLog("connected to cloudcore", 30_000);
+      },
+    );
+
+    await t.step(
+      "join --install --root wrote config, certificates (key 0600) and the unit under the root",
+      async () => {
+        const files = await filesUnder(root);
+        for (
+          const file of [
+            "etc/kubeedge/config/edgecore.yaml",
+            "etc/kubeedge/ca/rootCA.crt",
+            "etc/kubeedge/certs/server.crt",
+            "etc/kubeedge/certs/server.key",
+            "etc/systemd/system/edgecore.service",
+          ]
+        ) {
+          assert.ok(files.includes(file), `${file} missing under the root: ${files.join(", ")}`);
+        }
+        assert.equal((await Deno.stat(join(root, "etc/kubeedge/certs/server.key"))).mode! & 0o777, 0o600);
+        assert.equal(
+          await Deno.readTextFile(join(root, "etc/systemd/system/edgecore.service")),
+          EDGECORE_UNIT,
+        );
+        const config = parse(await Deno.readTextFile(join(root, "etc/kubeedge/config/edgecore.yaml")));
+        assert.equal(config.database.dataSource, join(root, "var/lib/kubeedge/edgecore.db"));
+        assert.equal(config.modules.edgeHub.tlsPrivateKeyFile, join(root, "etc/kubeedge/certs/server.key"));
+        assert.equal(config.modules.edged.hostnameOverride, "ship-edge");
+        assert.equal(config.modules.edged.rootDirectory, join(root, "var/lib/edged"));
+      },
+    );
+
+    await t.step("cloudcore manifest passes kubectl apply --dry-run=server", async () => {
+      const manifest = ok(
+        await command("cloudcore", [
+          "manifest",
+          "--image=registry.test/cloudcore:1",
+          "--advertise-address=10.0.0.9",
+        ]),
+        "cloudcore manifest",
+      );
+      for (
+        const kind of [
+          "Namespace",
+          "ServiceAccount",
+          "ClusterRole",
+          "ClusterRoleBinding",
+          "ConfigMap",
+          "Deployment",
+          "Service",
+        ]
+      ) {
+        assert.match(manifest.stdout, new RegExp(`^kind: ${kind}$`, "m"));
+      }
+      const { kubectl } = await controlPlaneBinaries();
+      const child = new Deno.Command(kubectl, {
+        args: [`--kubeconfig=${cp.kubeconfigPath}`, "apply", "--dry-run=server", "-f", "-"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(manifest.stdout));
+      await writer.close();
+      const out = await child.output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.match(stdout, /deployment\.apps\/cloudcore (created|configured) \(server dry run\)/);
+      assert.match(stdout, /service\/cloudcore (created|configured) \(server dry run\)/);
+      const config = parse(
+        manifest.stdout.split("\n---\n").map((d) => parse(d)).find((o) => o?.kind === "ConfigMap")
+          .data["cloudcore.yaml"],
+      );
+      assert.equal(config.kubeAPIConfig.kubeConfig, "");
+      assert.deepEqual(config.modules.cloudHub.advertiseAddress, ["10.0.0.9"]);
+    });
+
+    let serialBefore = "";
+    await t.step(
+      "cloudcore certs check-expiration lists the CA and the server certificate with their expiry",
+      async () => {
+        const out = ok(
+          await command("cloudcore", ["certs", "check-expiration", `--config=${configFile}`]),
+          "check-expiration",
+        );
+        const lines = out.stdout.trimEnd().split("\n");
+        assert.match(lines[0]!, /^CERTIFICATE +EXPIRES +RESIDUAL TIME +CERTIFICATE AUTHORITY +SECRET$/);
+        assert.match(
+          out.stdout,
+          /\nca +[A-Z][a-z]{2} \d{2}, \d{4} \d{2}:\d{2} UTC +9\dy + kubeedge\/casecret\n/,
+        );
+        assert.match(
+          out.stdout,
+          /\ncloudcore +[A-Z][a-z]{2} \d{2}, \d{4} \d{2}:\d{2} UTC +\d+y +ca +kubeedge\/cloudcoresecret\n/,
+        );
+        assert.match(out.stdout, /\njoin-token +.* UTC +2[34]h +ca +kubeedge\/tokensecret\n/);
+        serialBefore = await serverSerial();
+      },
+    );
+
+    await t.step(
+      "certs renew replaces the server certificate, keeps the CA; the edge reconnects after a restart",
+      async () => {
+        const caBefore = (await core.readNamespacedSecret({ name: "casecret", namespace: "kubeedge" })).data;
+        const out = ok(
+          await command("cloudcore", ["certs", "renew", `--config=${configFile}`, "--log-level=error"]),
+          "certs renew",
+        );
+        assert.equal(out.stderr, "");
+        const serialAfter = await serverSerial();
+        assert.notEqual(serialAfter, serialBefore);
+        assert.match(out.stdout, new RegExp(`serial ${serialBefore} -> ${serialAfter}`));
+        assert.deepEqual(
+          (await core.readNamespacedSecret({ name: "casecret", namespace: "kubeedge" })).data,
+          caBefore,
+        );
+        const before = connectedCount(await Deno.readTextFile(edge!.logFile));
+        await cloud!.stop();
+        cloud = await startCloud("cloudcore-renewed");
+        await waitFor(
+          "reconnect",
+          async () => connectedCount(await Deno.readTextFile(edge!.logFile)) > before,
+          20_000,
+        );
+        // openssl is part of the test machine (Debian's ca-certificates pulls it in).
+        const served = await new Deno.Command("openssl", {
+          args: ["s_client", "-connect", `127.0.0.1:${ports.https}`, "-servername", "cloudcore.test"],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "null",
+        }).output();
+        const pem = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(
+          new TextDecoder().decode(served.stdout),
+        );
+        assert.ok(pem, "openssl s_client shows the served certificate");
+        assert.equal(
+          new x509.X509Certificate(pem[0]).serialNumber,
+          serialAfter,
+          "the restarted cloudcore serves the new certificate",
+        );
+      },
+    );
+
+    await t.step(
+      "edgecore status exits 1 when edgecore is not running and shows the node and certificate expiry",
+      async () => {
+        await edge!.stop();
+        const out = await command("edgecore", ["status", `--root=${root}`]);
+        assert.equal(out.code, 1, out.stderr);
+        assert.match(out.stdout, /^connection +not running \(/m);
+        assert.match(out.stdout, /^node +ship-edge$/m);
+        assert.match(out.stdout, new RegExp(`^cloud +127\\.0\\.0\\.1:${ports.websocket} `, "m"));
+        assert.match(
+          out.stdout,
+          /^certificate +O=system:nodes, CN=system:node:ship-edge, expires \d{4}-\d\d-\d\dT.* \(\d+ days left\)$/m,
+        );
+        assert.match(out.stdout, /^pods +\d+ held$/m);
+        assert.match(out.stdout, /^devices +0 held$/m);
+        assert.match(out.stdout, /^store +\S+edgecore\.db \d/m);
+      },
+    );
+
+    await t.step(
+      "edgecore reset --root removes edgecore's files and nothing else under the root",
+      async () => {
+        await Deno.mkdir(join(root, "var/lib/containerd"), { recursive: true });
+        await Deno.writeTextFile(join(root, "var/lib/containerd/keep"), "another tool's state");
+        await Deno.writeTextFile(join(root, "etc/kubeedge/keep.yaml"), "not edgecore's");
+        const before = await filesUnder(root);
+        const out = ok(await command("edgecore", ["reset", `--root=${root}`]), "edgecore reset");
+        const removed = [...out.stdout.matchAll(/^removed (.+)$/gm)].map((m) => relative(root, m[1]!)).sort();
+        const expected = [
+          "etc/kubeedge/ca/rootCA.crt",
+          "etc/kubeedge/certs/server.crt",
+          "etc/kubeedge/certs/server.key",
+          "etc/kubeedge/config/edgecore.yaml",
+          "etc/systemd/system/edgecore.service",
+          "var/lib/kubeedge/edgecore.db",
+        ];
+        for (const file of expected) {
+          assert.ok(removed.includes(file), `reset did not remove ${file}: ${removed}`);
+        }
+        assert.ok(
+          removed.every((f) => expected.includes(f) || /edgecore\.db-(wal|shm)$/.test(f)),
+          `${removed}`,
+        );
+        assert.deepEqual(
+          await filesUnder(root),
+          before.filter((f) => !removed.includes(f)),
+        );
+        const again = ok(await command("edgecore", ["reset", `--root=${root}`]), "second reset");
+        assert.equal(again.stdout, "nothing to remove\n");
+      },
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await run.remove();
+  }
+});
