@@ -5,7 +5,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
 import type { CloudCoreConfig } from "./config.ts";
-import { ensureCloudPki, startTokenRefresher } from "./certs/mod.ts";
+import { ensureCloudPki, readServerCertificate, startTokenRefresher } from "./certs/mod.ts";
 import { type CloudHub, startCloudHub, startMetricsServer } from "./hub/mod.ts";
 import { startCertServer } from "./http/mod.ts";
 import { createEdgeControllers } from "./controllers/mod.ts";
@@ -110,6 +110,19 @@ export async function startCloudCore(
       readiness: () => Promise.resolve({ websocket: !signal.aborted }),
     });
     closers.push(() => certServer.close());
+    // `cloudcore certs renew` (on any replica) replaces the Secret: every replica serves the new certificate
+    // within serverCertCheckInterval, without a restart; edges keep working since the CA is the same.
+    const renewal = setInterval(() => {
+      readServerCertificate(kc).then((current) => {
+        if (current.certPem === servedCertPem) return;
+        servedCertPem = current.certPem;
+        hub.updateServerCertificate(current.certPem, current.keyPem);
+        certServer.updateServerCertificate(current.certPem, current.keyPem);
+        log.info("renewed server certificate in use", { serial: current.serial });
+      }).catch((error) => log.warn("server certificate check failed", { error }));
+    }, hubConfig.serverCertCheckInterval * 1000);
+    let servedCertPem = pki.serverCertPem;
+    closers.push(() => Promise.resolve(clearInterval(renewal)));
     const metrics = await startMetricsServer({
       address: config.metrics.address,
       port: config.metrics.port,

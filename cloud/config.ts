@@ -65,6 +65,8 @@ export const CloudCoreConfigSchema = v.strictObject({
       ),
       /** Days cloudcore's own serving certificate is valid when issued or renewed (`cloudcore certs renew`). */
       serverCertValidityDays: positiveInt(36500, 36500),
+      /** Seconds between checks for a renewed server certificate in the Secret (`cloudcore certs renew`). */
+      serverCertCheckInterval: positiveInt(60, 3600),
       /** Hours between join-token refreshes; a token is valid for twice this. Timers cap it at 20 days. */
       tokenRefreshDuration: positiveInt(12, 480),
       /** Largest message accepted from an edge node, in bytes. */

@@ -17,7 +17,7 @@ import {
   SERVER_KEY_KEY,
   SERVER_SECRET,
 } from "./names.ts";
-import { ensureNamespace, getOrCreateSecret, replaceSecretData } from "./secret_store.ts";
+import { ensureNamespace, getOrCreateSecret, readSecret, replaceSecretData } from "./secret_store.ts";
 import { issueServerCert, mergeSans, missingSans, sansOf, type ServerSans } from "./server_cert.ts";
 import { ensureTokenSecret } from "./join_token.ts";
 
@@ -197,4 +197,23 @@ async function loadPair(secret: V1Secret, certKey: string, keyKey: string): Prom
     const why = err instanceof Error ? err.message : String(err);
     throw new Error(`Cannot start cloudcore: secret ${name} is unusable: ${why}`, { cause: err });
   }
+}
+
+/** The serving certificate and key as stored now (after `cloudcore certs renew`, say), as PEM for node:tls. */
+export async function readServerCertificate(
+  kc: KubeConfig,
+): Promise<{ certPem: string; keyPem: string; serial: string }> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const secret = await readSecret(core, SERVER_SECRET);
+  if (!secret) {
+    throw new Error(
+      `Cannot read the server certificate: secret ${KUBEEDGE_NAMESPACE}/${SERVER_SECRET} is gone`,
+    );
+  }
+  const pair = await loadPair(secret, SERVER_CERT_KEY, SERVER_KEY_KEY);
+  return {
+    certPem: certificateToPem(pair.cert),
+    keyPem: await privateKeyToPem(pair.keys.privateKey),
+    serial: pair.cert.serialNumber,
+  };
 }

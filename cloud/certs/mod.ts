@@ -1,6 +1,6 @@
 // cloudcore's PKI: the CA, the serving certificate and the join token in Kubernetes Secrets (KubeEdge's
 // names), and the signing of edge CSRs.
-export { ensureCloudPki } from "./cloud_pki.ts";
+export { ensureCloudPki, readServerCertificate } from "./cloud_pki.ts";
 export type { CloudPki, EnsureCloudPkiOptions } from "./cloud_pki.ts";
 export { getToken, refreshTokenSecret, startTokenRefresher } from "./join_token.ts";
 export type { GetTokenOptions, TokenRefresher, TokenRefresherOptions } from "./join_token.ts";

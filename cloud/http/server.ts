@@ -34,6 +34,8 @@ export interface CertServerOptions {
 
 export interface CertServer {
   readonly port: number;
+  /** Serves a renewed certificate to new connections (`cloudcore certs renew`), without a restart. */
+  updateServerCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,10 @@ export async function startCertServer(options: CertServerOptions): Promise<CertS
   log.info("cert server listening", { address: options.address, port });
   return {
     port,
+    updateServerCertificate(certPem, keyPem) {
+      server.setSecureContext({ cert: certPem, key: keyPem, ca: pki.caPem });
+      log.info("server certificate updated");
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
