@@ -8,11 +8,11 @@ import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type WebSocket, WebSocketServer } from "ws";
-import { encode, type Message } from "../../lib/protocol/mod.ts";
+import { encode, type Message, PendingRequests } from "../../lib/protocol/mod.ts";
 import { hubMetrics } from "./hub_metrics.ts";
 import { claimedNodes, nodeFromCertificate } from "./identity.ts";
 import { type CloudHubOptions, type ResolvedCloudHubOptions, resolveOptions } from "./options.ts";
-import { PendingRequests } from "./pending_requests.ts";
+
 import { type EnqueueOutcome, QueueFullError, SendQueue } from "./send_queue.ts";
 import { CLOSE_REPLACED, Session } from "./session.ts";
 
@@ -175,7 +175,7 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
     if (sessions.get(session.node) !== session) return;
     sessions.delete(session.node);
     metrics.connectedNodes.set(sessions.size);
-    pending.rejectAll(session.node, new Error(`Cannot complete request: node ${session.node} disconnected`));
+    pending.rejectAll(new Error(`Cannot complete request: node ${session.node} disconnected`), session.node);
     log.info("node disconnected", { node: session.node, code, reason });
     callback(o.onDisconnect, session.node);
   }
@@ -228,7 +228,7 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
         return Promise.reject(new Error(`Cannot send request to node ${node}: it is not connected`));
       }
       const msgId = message.header.msg_id;
-      const reply = pending.wait(node, msgId, timeoutMs);
+      const reply = pending.wait(msgId, timeoutMs, node);
       try {
         session.sendDirect(message);
       } catch (err) {
@@ -262,7 +262,7 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
       grace.cancel();
       for (const s of open) s.terminate();
       await Promise.all(open.map((s) => s.done));
-      pending.rejectAll(undefined, new Error("Cannot complete request: cloudhub closed"));
+      pending.rejectAll(new Error("Cannot complete request: cloudhub closed"));
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await stopped;

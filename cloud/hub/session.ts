@@ -6,9 +6,17 @@
  */
 import type { WebSocket } from "ws";
 import type { Logger } from "../../lib/log.ts";
-import { ACK_CONTENT, decode, encode, errorTo, type Message, responseTo } from "../../lib/protocol/mod.ts";
+import {
+  ACK_CONTENT,
+  decode,
+  encode,
+  errorTo,
+  type Message,
+  type PendingRequests,
+  responseTo,
+} from "../../lib/protocol/mod.ts";
 import { type HubMetrics, operationLabel } from "./hub_metrics.ts";
-import type { PendingRequests } from "./pending_requests.ts";
+
 import type { SendQueue } from "./send_queue.ts";
 import { idOf, rejection, toFrame } from "./frames.ts";
 

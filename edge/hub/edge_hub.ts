@@ -6,7 +6,15 @@
  */
 import { WebSocket } from "ws";
 import type { Logger } from "../../lib/log.ts";
-import { ackOf, decode, encode, keepaliveMessage, type Message, responseTo } from "../../lib/protocol/mod.ts";
+import {
+  ackOf,
+  decode,
+  encode,
+  keepaliveMessage,
+  type Message,
+  PendingRequests,
+  responseTo,
+} from "../../lib/protocol/mod.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import {
   type EdgeHubCredentials,
@@ -14,7 +22,6 @@ import {
   type ResolvedEdgeHubOptions,
   resolveOptions,
 } from "./options.ts";
-import { PendingRequests } from "./pending_requests.ts";
 
 export interface EdgeHub {
   /** Whether a session is open now. */

@@ -66,3 +66,4 @@ export {
   encode,
   utf8ByteLength,
 } from "./codec.ts";
+export { PendingRequests } from "./pending_requests.ts";

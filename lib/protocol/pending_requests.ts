@@ -1,7 +1,11 @@
-/** Requests to the cloud waiting for their reply, matched by the reply's parent_msg_id. */
-import type { Message } from "../../lib/protocol/mod.ts";
+/**
+ * Requests waiting for their reply, matched by the reply's parent_msg_id. Both ends of the channel use it:
+ * the cloud groups requests by node (a session that closes fails its own), the edge has one group.
+ */
+import type { Message } from "./types.ts";
 
 interface Waiter {
+  readonly group: string;
   readonly resolve: (reply: Message) => void;
   readonly reject: (error: Error) => void;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -14,17 +18,18 @@ export class PendingRequests {
     return this.#waiters.size;
   }
 
-  /** Waits for the reply to `msgId`; rejects after `timeoutMs`. */
-  wait(msgId: string, timeoutMs: number): Promise<Message> {
+  /** Waits for the reply to `msgId`; rejects after `timeoutMs`. `group` names the peer in errors. */
+  wait(msgId: string, timeoutMs: number, group = ""): Promise<Message> {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return Promise.reject(new RangeError("Cannot send request: timeoutMs must be a positive number"));
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(msgId);
-        reject(new Error(`Cannot complete request ${msgId}: no reply within ${timeoutMs} ms`));
+        const to = group ? ` to node ${group}` : "";
+        reject(new Error(`Cannot complete request ${msgId}${to}: no reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#waiters.set(msgId, { resolve, reject, timer });
+      this.#waiters.set(msgId, { group, resolve, reject, timer });
     });
   }
 
@@ -38,6 +43,7 @@ export class PendingRequests {
     return true;
   }
 
+  /** Fails one request, e.g. when writing it failed. */
   reject(msgId: string, error: Error): void {
     const waiter = this.#waiters.get(msgId);
     if (!waiter) return;
@@ -46,7 +52,10 @@ export class PendingRequests {
     waiter.reject(error);
   }
 
-  rejectAll(error: Error): void {
-    for (const msgId of [...this.#waiters.keys()]) this.reject(msgId, error);
+  /** Fails every request of `group` (its session closed), or every request when `group` is undefined. */
+  rejectAll(error: Error, group?: string): void {
+    for (const [msgId, waiter] of [...this.#waiters]) {
+      if (group === undefined || waiter.group === group) this.reject(msgId, error);
+    }
   }
 }
