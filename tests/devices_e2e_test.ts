@@ -4,8 +4,9 @@
 // restart lose no reported value.
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { controlPlaneBinaries, createRunDir, startControlPlane } from "./cluster/mod.ts";
+import { createRunDir, startControlPlane } from "./cluster/mod.ts";
 import { joinEdge, metric, startCloud, startEdge } from "./harness/kedge.ts";
+import { kubectlFor } from "./harness/kubectl.ts";
 import { mosquittoPub, mosquittoSub, type Subscriber } from "./harness/mqtt_clients.ts";
 
 const NODE = "edge-dev";
@@ -56,23 +57,7 @@ async function waitFor<T>(what: string, check: () => Promise<T | false>, timeout
 
 Deno.test("devices: membership, reported twins to Device.status, desired twins to the box, removal, offline", async (t) => {
   await using cp = await startControlPlane();
-  const { kubectl: kubectlPath } = await controlPlaneBinaries();
-  const kubectl = async (args: string[], stdin?: string): Promise<string> => {
-    const child = new Deno.Command(kubectlPath, {
-      args: [`--kubeconfig=${cp.kubeconfigPath}`, ...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-    }
-    const out = await child.output();
-    if (!out.success) throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout);
-  };
+  const kubectl = kubectlFor(cp.kubeconfigPath);
   const device = async (name: string): Promise<DeviceJson> =>
     JSON.parse(await kubectl(["get", "device", name, "-n", "default", "-o", "json"]));
   const reported = async (name: string, prop: string) =>

@@ -3,10 +3,11 @@
 // and its node is Ready again within 15 s of reconnecting.
 import assert from "node:assert/strict";
 import { createCriClient } from "../edge/cri/mod.ts";
-import { controlPlaneBinaries, createRunDir, startControlPlane } from "./cluster/mod.ts";
+import { createRunDir, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
+import { kubectlFor } from "./harness/kubectl.ts";
 
 interface PodJson {
   metadata: { name: string; uid: string; deletionTimestamp?: string };
@@ -23,23 +24,7 @@ Deno.test("a Deployment on an edge node: apply, run, update, offline autonomy, r
     // A short grace so that the test sees NotReady soon after the lease lapses.
     extraArgs: { controllerManager: ["--node-monitor-grace-period=16s", "--node-monitor-period=2s"] },
   });
-  const { kubectl: kubectlPath } = await controlPlaneBinaries();
-  const kubectl = async (args: string[], stdin?: string): Promise<string> => {
-    const child = new Deno.Command(kubectlPath, {
-      args: [`--kubeconfig=${cp.kubeconfigPath}`, ...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-    }
-    const out = await child.output();
-    if (!out.success) throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout);
-  };
+  const kubectl = kubectlFor(cp.kubeconfigPath);
   const pods = async (): Promise<PodJson[]> =>
     JSON.parse(await kubectl(["get", "pods", "-l", "app=demo", "-o", "json"])).items;
   const nodeReady = async (): Promise<string> => {

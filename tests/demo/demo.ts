@@ -3,33 +3,18 @@
 // whose twin a real MQTT client updates on the box; then everything stops. DEMO_HOLD=1 keeps it running
 // until Ctrl-C, with the kubeconfig path printed.
 import { parse } from "yaml";
-import { controlPlaneBinaries, createRunDir, startControlPlane } from "../cluster/mod.ts";
+import { createRunDir, startControlPlane } from "../cluster/mod.ts";
 import { startTestRuntime } from "../containerd/mod.ts";
 import { waitFor } from "../containerd/pod_helpers.ts";
 import { joinEdge, startCloud, startEdge } from "../harness/kedge.ts";
+import { kubectlFor } from "../harness/kubectl.ts";
 import { mosquittoPub } from "../harness/mqtt_clients.ts";
 
 const say = (text: string) => console.log(`demo: ${text}`);
 
 say("starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler (built from k8s.io/kubernetes)");
 await using cp = await startControlPlane({ controllers: true });
-const { kubectl: kubectlPath } = await controlPlaneBinaries();
-const kubectl = async (args: string[], stdin?: string): Promise<string> => {
-  const child = new Deno.Command(kubectlPath, {
-    args: [`--kubeconfig=${cp.kubeconfigPath}`, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  if (!out.success) throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout);
-};
+const kubectl = kubectlFor(cp.kubeconfigPath);
 say(`control plane ready at ${cp.server}`);
 say("starting containerd with its own root, and a local registry with busybox and pause built here");
 const rt = await startTestRuntime("demo");
