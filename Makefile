@@ -37,10 +37,11 @@ test: deps control-plane lint check ## everything CI runs: lint, type check, uni
 test-unit: deps ## unit tests only (no control plane)
 	$(DENO) test --frozen --allow-all --parallel lib cloud edge
 
+DIST ?= dist
 build: denort deps ## dist/cloudcore and dist/edgecore by deno compile (DENORT_BIN=/path/to/denort offline)
-	@mkdir -p dist
-	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(CLOUDCORE_PERMISSIONS) --output dist/cloudcore cloud/main.ts
-	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen $(EDGECORE_PERMISSIONS) --output dist/edgecore edge/main.ts
+	@mkdir -p $(DIST)
+	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen --quiet $(CLOUDCORE_PERMISSIONS) --output $(DIST)/cloudcore cloud/main.ts
+	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen --quiet $(EDGECORE_PERMISSIONS) --output $(DIST)/edgecore edge/main.ts
 
 # Checked before anything is installed, so that the one line saying why is all a user sees.
 denort:
