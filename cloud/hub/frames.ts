@@ -1,22 +1,7 @@
 /** Helpers for raw frames: bytes from ws events, and the error reply to a frame that failed decoding. */
 import { MAX_ID_LENGTH, type Message } from "../../lib/protocol/mod.ts";
 
-/** ws hands over a Buffer (or fragments) for each message; decode takes text or bytes. */
-export function toFrame(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (Array.isArray(data)) {
-    const parts = data.filter((p): p is Uint8Array => p instanceof Uint8Array);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
-  }
-  return new Uint8Array(0);
-}
+export { toFrame } from "../../lib/protocol/mod.ts";
 
 /** The msg_id of a frame that is JSON but not a valid message, when it has a usable one. */
 export function idOf(frame: Uint8Array): string | undefined {

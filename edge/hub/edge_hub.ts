@@ -14,6 +14,7 @@ import {
   type Message,
   PendingRequests,
   responseTo,
+  toFrame,
 } from "../../lib/protocol/mod.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import {
@@ -310,21 +311,4 @@ class EdgeHubClient implements EdgeHub {
       this.#log.warn("message not sent", { operation: message.route.operation, error: err });
     }
   }
-}
-
-/** ws hands over a Buffer (or fragments) for each message; decode takes bytes. */
-function toFrame(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (Array.isArray(data)) {
-    const parts = data.filter((p): p is Uint8Array => p instanceof Uint8Array);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
-  }
-  return new Uint8Array(0);
 }

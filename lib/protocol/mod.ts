@@ -67,3 +67,4 @@ export {
   utf8ByteLength,
 } from "./codec.ts";
 export { PendingRequests } from "./pending_requests.ts";
+export { toFrame } from "./ws_data.ts";
