@@ -5,6 +5,7 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
+  type RequestContext,
   type V1ConfigMap,
   type V1Node,
   type V1Pod,
@@ -50,6 +51,19 @@ async function eventually<T>(check: () => T | undefined | false, what: string, m
   }
 }
 
+/** A KubeConfig that records "<METHOD> <path>" of every apiserver request made through it. */
+class CountingKubeConfig extends KubeConfig {
+  readonly calls: string[] = [];
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    this.calls.push(`${context.getHttpMethod()} ${new URL(context.getUrl()).pathname}`);
+    await super.applySecurityAuthentication(context);
+  }
+  /** The calls so far whose path starts with `prefix`, and forgets all calls. */
+  take(prefix: string): string[] {
+    return this.calls.splice(0).filter((c) => c.split(" ")[1]?.startsWith(prefix));
+  }
+}
+
 function request(
   operation: "insert" | "update" | "patch" | "delete" | "query",
   resource: string,
@@ -79,7 +93,7 @@ function objectOf<T>(reply: Message | undefined): T {
 Deno.test("edge controllers on a real apiserver", async (t) => {
   const cp = await startControlPlane({ controllers: false });
   try {
-    const kc = new KubeConfig();
+    const kc = new CountingKubeConfig();
     kc.loadFromFile(cp.kubeconfigPath);
     const core = kc.makeApiClient(CoreV1Api);
     const coordination = kc.makeApiClient(CoordinationV1Api);
@@ -385,11 +399,18 @@ Deno.test("edge controllers on a real apiserver", async (t) => {
             metadata: { name: "edge-a", namespace: "kube-node-lease" },
             spec: { holderIdentity: "edge-a", leaseDurationSeconds: 40, renewTime },
           });
+          const leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+          kc.take(leases);
           objectOf(
             await c.handleEdgeRequest(
               "edge-a",
               request("update", "kube-node-lease/lease/edge-a", leaseBody("2030-01-01T00:00:00.000000Z")),
             ),
+          );
+          assert.deepEqual(
+            kc.take(leases),
+            [`GET ${leases}/edge-a`, `POST ${leases}`],
+            "first: read, create",
           );
           objectOf(
             await c.handleEdgeRequest(
@@ -397,6 +418,7 @@ Deno.test("edge controllers on a real apiserver", async (t) => {
               request("update", "kube-node-lease/lease/edge-a", leaseBody("2030-01-01T00:00:10.000000Z")),
             ),
           );
+          assert.deepEqual(kc.take(leases), [`PUT ${leases}/edge-a`], "a renewal is a single PUT");
           const lease = await coordination.readNamespacedLease({
             name: "edge-a",
             namespace: "kube-node-lease",

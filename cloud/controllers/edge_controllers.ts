@@ -9,6 +9,7 @@
  * hub.onConnect = (node) => controllers.onEdgeConnected(node);
  * ```
  */
+import { forgetLease } from "./node_requests.ts";
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/log.ts";
 import type { Registry } from "../../lib/metrics.ts";
@@ -66,7 +67,11 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
     options.kubeConfig,
     core,
     {
-      node: (event, node) => sync.onNode(event, node),
+      node: (event, node) => {
+        // A deleted Node's Lease goes with it: forget the version cached for its renewals.
+        if (event === "delete" && node.metadata?.name) forgetLease(coordination, node.metadata.name);
+        sync.onNode(event, node);
+      },
       pod: (event, pod) => sync.onPod(event, pod),
       configMap: (event, configMap) => sync.onReferenced("configmap", event, configMap),
       secret: (event, secret) => sync.onReferenced("secret", event, secret),

@@ -3,7 +3,7 @@
  * (`patch default/nodepatch/<n>`) and lease renewal (`update kube-node-lease/lease/<n>`). Authorization has
  * already checked that the names are the node's own.
  */
-import type { V1Lease, V1Node } from "@kubernetes/client-node";
+import type { CoordinationV1Api, V1Lease, V1Node } from "@kubernetes/client-node";
 import type { Message } from "../../lib/protocol/mod.ts";
 import { apiStatusOf, MERGE_PATCH, RAW, rawBody, STRATEGIC_MERGE_PATCH } from "./api_calls.ts";
 import { contentObject, isPlainObject, NODE_LEASE_NAMESPACE, type RequestDeps } from "./edge_request.ts";
@@ -46,12 +46,89 @@ export async function patchNodeStatus(deps: RequestDeps, node: string, request: 
   return objectResponse(request, patched);
 }
 
+/** The CoordinationV1Api calls a Lease renewal makes; tests give a counting stand-in. */
+export type LeaseApi = Pick<
+  CoordinationV1Api,
+  "readNamespacedLease" | "replaceNamespacedLeaseWithHttpInfo" | "createNamespacedLeaseWithHttpInfo"
+>;
+
+/** A cached resourceVersion not used for this long is dropped: its edge has stopped renewing (4 x 40 s lease). */
+export const LEASE_CACHE_IDLE_MS = 160_000;
+
 /**
- * Creates or renews Lease `<node>` in kube-node-lease with the edge's spec. The edge's resourceVersion is
- * tried first; when it is missing or stale the current one is read, so a renewal never fails on a
- * conflict the edge cannot see.
+ * The resourceVersion of the Lease cloudcore last wrote, per node, so a renewal is one PUT (as the kubelet
+ * does) instead of a GET and a PUT. At most one entry per node; an entry is dropped when a write for its node
+ * fails, when the Lease is gone (404), and once its node has not renewed for `idleMs` (its edge is gone or
+ * the Node was deleted). Entries are kept in order of last use, so the sweep reads only the expired ones.
  */
-export async function renewLease(deps: RequestDeps, node: string, request: Message): Promise<Message> {
+export class LeaseVersions {
+  readonly #versions = new Map<string, { resourceVersion: string; usedAt: number }>();
+  readonly #idleMs: number;
+  readonly #now: () => number;
+
+  constructor(idleMs = LEASE_CACHE_IDLE_MS, now: () => number = Date.now) {
+    this.#idleMs = idleMs;
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#versions.size;
+  }
+
+  get(node: string): string | undefined {
+    this.#sweep();
+    return this.#versions.get(node)?.resourceVersion;
+  }
+
+  set(node: string, resourceVersion: string | undefined): void {
+    this.#versions.delete(node);
+    if (resourceVersion) this.#versions.set(node, { resourceVersion, usedAt: this.#now() });
+    this.#sweep();
+  }
+
+  delete(node: string): void {
+    this.#versions.delete(node);
+  }
+
+  #sweep(): void {
+    const oldest = this.#now() - this.#idleMs;
+    for (const [node, entry] of this.#versions) {
+      if (entry.usedAt > oldest) return;
+      this.#versions.delete(node);
+    }
+  }
+}
+
+// One cache per apiserver client, i.e. per createEdgeControllers; it goes with the client.
+const leaseVersionsByApi = new WeakMap<LeaseApi, LeaseVersions>();
+
+function leaseVersionsOf(api: LeaseApi): LeaseVersions {
+  let versions = leaseVersionsByApi.get(api);
+  if (!versions) {
+    versions = new LeaseVersions();
+    leaseVersionsByApi.set(api, versions);
+  }
+  return versions;
+}
+
+/** Drops what a renewal for `node` remembers (for when its Node is deleted). */
+export function forgetLease(api: LeaseApi, node: string): void {
+  leaseVersionsByApi.get(api)?.delete(node);
+}
+
+/**
+ * Creates or renews Lease `<node>` in kube-node-lease with the edge's spec and holderIdentity `<node>`. The
+ * resourceVersion of the Lease cloudcore last wrote for the node (else the edge's) is tried first, so a
+ * steady renewal is a single PUT; when there is none, or the apiserver answers 409 (someone else wrote it)
+ * or 404 (it was deleted), the current one is read and the Lease replaced, or created when there is none.
+ * A renewal therefore never fails on a conflict the edge cannot see.
+ */
+export async function renewLease(
+  deps: { readonly coordination: LeaseApi },
+  node: string,
+  request: Message,
+  versions: LeaseVersions = leaseVersionsOf(deps.coordination),
+): Promise<Message> {
   const body = contentObject(request.content, "lease") as V1Lease;
   const spec = isPlainObject(body.spec) ? body.spec : {};
   const lease = (resourceVersion?: string): V1Lease => ({
@@ -64,6 +141,10 @@ export async function renewLease(deps: RequestDeps, node: string, request: Messa
     },
     spec: { ...spec, holderIdentity: node },
   });
+  const written = (result: V1Lease): Message => {
+    versions.set(node, result.metadata?.resourceVersion);
+    return objectResponse(request, result);
+  };
   const replace = async (resourceVersion: string) =>
     await rawBody<V1Lease>(
       await deps.coordination.replaceNamespacedLeaseWithHttpInfo({
@@ -72,30 +153,37 @@ export async function renewLease(deps: RequestDeps, node: string, request: Messa
         body: lease(resourceVersion),
       }, RAW),
     );
-  const given = body.metadata?.resourceVersion;
-  if (given) {
-    try {
-      return objectResponse(request, await replace(given));
-    } catch (error) {
-      if (apiStatusOf(error) !== 409) throw error;
-    }
-  }
-  let current: string | undefined;
   try {
-    const existing = await deps.coordination.readNamespacedLease({
-      name: node,
-      namespace: NODE_LEASE_NAMESPACE,
-    });
-    current = existing.metadata?.resourceVersion;
+    const known = versions.get(node) ?? body.metadata?.resourceVersion;
+    if (known) {
+      try {
+        return written(await replace(known));
+      } catch (error) {
+        const status = apiStatusOf(error);
+        if (status !== 409 && status !== 404) throw error;
+      }
+    }
+    let current: string | undefined;
+    try {
+      const existing = await deps.coordination.readNamespacedLease({
+        name: node,
+        namespace: NODE_LEASE_NAMESPACE,
+      });
+      current = existing.metadata?.resourceVersion;
+    } catch (error) {
+      if (apiStatusOf(error) !== 404) throw error;
+    }
+    if (current) return written(await replace(current));
+    return written(
+      await rawBody<V1Lease>(
+        await deps.coordination.createNamespacedLeaseWithHttpInfo({
+          namespace: NODE_LEASE_NAMESPACE,
+          body: lease(),
+        }, RAW),
+      ),
+    );
   } catch (error) {
-    if (apiStatusOf(error) !== 404) throw error;
+    versions.delete(node);
+    throw error;
   }
-  if (current) return objectResponse(request, await replace(current));
-  const created = await rawBody<V1Lease>(
-    await deps.coordination.createNamespacedLeaseWithHttpInfo({
-      namespace: NODE_LEASE_NAMESPACE,
-      body: lease(),
-    }, RAW),
-  );
-  return objectResponse(request, created);
 }
