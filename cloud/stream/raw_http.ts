@@ -36,14 +36,21 @@ export function rawHead(method: string, path: string, host: string, headers: [st
 export function splice(a: Duplex, b: Duplex): void {
   a.pipe(b);
   b.pipe(a);
-  const close = () => {
+  // A clean close travels through pipe as end() after the last byte. Destroying the other side on close
+  // would drop bytes still queued there, such as the exit status exec sends last; only an error tears both
+  // down at once.
+  const fail = () => {
     a.destroy();
     b.destroy();
   };
-  a.on("error", close);
-  b.on("error", close);
-  a.on("close", close);
-  b.on("close", close);
+  a.on("error", fail);
+  b.on("error", fail);
+  a.on("close", () => {
+    if (!b.writableEnded) b.end();
+  });
+  b.on("close", () => {
+    if (!a.writableEnded) a.end();
+  });
 }
 
 export const HOP_BY_HOP = new Set([

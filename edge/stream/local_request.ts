@@ -69,11 +69,17 @@ function upgrade(stream: TunnelStream, head: OpenHead, target: LocalTarget): voi
   socket.write(lines.join("\r\n") + "\r\n\r\n");
   stream.pipe(socket);
   socket.pipe(stream);
-  const close = () => {
+  // As cloud/stream's splice: a clean close ends the other side after its last byte (exec's exit status is
+  // the last thing containerd sends); only an error destroys both.
+  const fail = () => {
     socket.destroy();
     stream.destroy();
   };
-  socket.on("error", close);
-  socket.on("close", close);
-  stream.on("close", close);
+  socket.on("error", fail);
+  socket.on("close", () => {
+    if (!stream.writableEnded) stream.end();
+  });
+  stream.on("close", () => {
+    if (!socket.writableEnded) socket.end();
+  });
 }
