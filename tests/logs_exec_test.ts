@@ -17,6 +17,7 @@ import { startStreamTunnel, type StreamTunnel } from "../edge/stream/mod.ts";
 import { certificateToPem, createCa, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
 import { createLogger } from "../lib/log.ts";
 import { controlPlaneBinaries, startControlPlane } from "./cluster/mod.ts";
+import { type KubectlResult, runKubectl } from "./harness/kubectl.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { startTestManager, testPod, waitFor } from "./containerd/pod_helpers.ts";
 
@@ -31,26 +32,8 @@ const log = createLogger({
   component: "test",
 });
 
-async function kubectl(
-  kubeconfig: string,
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { kubectl } = await controlPlaneBinaries();
-  const child = new Deno.Command(kubectl, {
-    args: [`--kubeconfig=${kubeconfig}`, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<KubectlResult> {
+  return runKubectl([`--kubeconfig=${kubeconfig}`, ...args], stdin);
 }
 
 async function ok(kubeconfig: string, args: string[], stdin?: string): Promise<string> {

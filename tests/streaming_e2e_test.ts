@@ -8,6 +8,7 @@ import { controlPlaneBinaries, createRunDir, freePort, startControlPlane } from 
 import { startTestRuntime } from "./containerd/mod.ts";
 import { waitFor } from "./containerd/pod_helpers.ts";
 import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
+import { runKubectl } from "./harness/kubectl.ts";
 
 /** kube-apiserver's node proxy refuses loopback addresses, so the stream server uses the machine's own. */
 const HOST_IP = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
@@ -20,25 +21,8 @@ Deno.test({
   fn: async (t) => {
     await using cp = await startControlPlane({ controllers: true });
     const { kubectl: kubectlPath } = await controlPlaneBinaries();
-    const kubectl = async (args: string[], stdin?: string, server?: string) => {
-      const child = new Deno.Command(kubectlPath, {
-        args: server ? [`--server=${server}`, ...args] : [`--kubeconfig=${cp.kubeconfigPath}`, ...args],
-        stdin: stdin === undefined ? "null" : "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      if (stdin !== undefined) {
-        const w = child.stdin.getWriter();
-        await w.write(new TextEncoder().encode(stdin));
-        await w.close();
-      }
-      const out = await child.output();
-      return {
-        code: out.code,
-        stdout: new TextDecoder().decode(out.stdout),
-        stderr: new TextDecoder().decode(out.stderr),
-      };
-    };
+    const kubectl = (args: string[], stdin?: string, server?: string) =>
+      runKubectl([server ? `--server=${server}` : `--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
     const rt = await startTestRuntime("stream-e2e");
     const run = await createRunDir("stream-e2e");
     const stops: Array<() => Promise<void>> = [];
