@@ -265,3 +265,51 @@ Deno.test("external mosquitto (mode 2) and both brokers (mode 1)", async (t) => 
     await run.remove();
   }
 });
+
+Deno.test("mode 2 waits for a late mosquitto with backoff, says when it is back, and renews its subscriptions", async () => {
+  const run = await createRunDir("eventbus-late");
+  const record = (pid: number) => run.record(pid);
+  const port = freePort();
+  const records: Array<Record<string, unknown>> = [];
+  const log = createLogger({ level: "info", write: (line) => records.push(JSON.parse(line)) });
+  const msgs = (msg: string) => records.filter((r) => r.msg === msg);
+  const upstream: string[] = [];
+  const reconnect = { initialMs: 100, capMs: 400 };
+  const starting = startEventBus({
+    mode: 2,
+    internalUrl: "tcp://127.0.0.1:0",
+    externalUrl: `tcp://127.0.0.1:${port}`,
+    qos: 1,
+    log,
+    externalReconnect: reconnect,
+    upstream: (topic) => upstream.push(topic),
+  });
+  let bus: EventBus | undefined;
+  let mosquitto = undefined as Awaited<ReturnType<typeof startMosquitto>> | undefined;
+  try {
+    await wait(1200);
+    mosquitto = await startMosquitto({ dir: run.path, port, record });
+    bus = await starting;
+    const failed = msgs("mqtt external broker unreachable, retrying");
+    assert.ok(failed.length >= 3 && failed.length <= 10, `${failed.length} failed attempts in 1.2 s`);
+    const connected = msgs("mqtt external broker connected");
+    assert.equal(connected.length, 1);
+    assert.equal(connected[0]!.failedAttempts, failed.length);
+    // The upload filters were subscribed while no broker was there; the first connection sent them.
+    await mosquittoPub(port, "SYS/dis/upload_records", "1", { qos: 1, record });
+    await eventually(() => upstream.length === 1, "the first upload upstream");
+
+    await mosquitto.stop();
+    await eventually(() => msgs("mqtt external broker offline, retrying").length === 1, "offline logged");
+    const [offline] = msgs("mqtt external broker offline, retrying");
+    assert.ok(Number(offline!.retryInMs) < reconnect.initialMs, "connected once, the backoff starts over");
+    mosquitto = await startMosquitto({ dir: run.path, port, record });
+    await eventually(() => msgs("mqtt external broker reconnected").length === 1, "reconnected logged", 5000);
+    await mosquittoPub(port, "SYS/dis/upload_records", "2", { qos: 1, record });
+    await eventually(() => upstream.length === 2, "an upload after the reconnect (subscriptions renewed)");
+  } finally {
+    await (bus ?? await starting.catch(() => undefined))?.close();
+    await mosquitto?.stop();
+    await run.remove();
+  }
+});

@@ -67,6 +67,7 @@ export async function startEventBus(options: EventBusOptions): Promise<EventBus>
         clientId: options.clientId ?? `edgecore-${crypto.randomUUID().slice(0, 8)}`,
         qos: options.qos,
         maxPacketBytes: limits.maxPacketBytes,
+        reconnect: options.externalReconnect,
         log,
       });
       links.push({

@@ -61,6 +61,8 @@ export interface EventBusOptions {
   readonly password?: string;
   /** edgecore's client id on the external broker. */
   readonly clientId?: string;
+  /** Delays between attempts to reach the external broker (default 1 s doubling to 30 s, jittered). */
+  readonly externalReconnect?: { readonly initialMs: number; readonly capMs: number };
   readonly upstream?: UpstreamHandler;
   readonly log: Logger;
   readonly metrics?: Registry;

@@ -16,7 +16,7 @@ import {
   responseTo,
   toFrame,
 } from "../../lib/protocol/mod.ts";
-import { Backoff, sleep } from "./backoff.ts";
+import { Backoff, sleep } from "../../lib/backoff.ts";
 import {
   type EdgeHubCredentials,
   type EdgeHubOptions,
