@@ -4,6 +4,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
+import { registerProcessMetrics } from "../lib/process_metrics.ts";
 import type { CloudCoreConfig } from "./config.ts";
 import { ensureCloudPki, readServerCertificate, startTokenRefresher } from "./certs/mod.ts";
 import { type CloudHub, startCloudHub, startMetricsServer } from "./hub/mod.ts";
@@ -11,6 +12,7 @@ import { startCertServer } from "./http/mod.ts";
 import { createEdgeControllers } from "./controllers/mod.ts";
 import { createDeviceController, installDeviceCrds, isDeviceMessage } from "./devices/mod.ts";
 import { startCloudStreaming } from "./streaming.ts";
+import { watchChecks } from "./kube/mod.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -35,7 +37,8 @@ export async function startCloudCore(
 ): Promise<CloudCore> {
   const hubConfig = config.modules.cloudHub;
   const registry = new Registry();
-  const closers: Array<() => Promise<void>> = [];
+  const processMetrics = registerProcessMetrics(registry, "kedge_cloud");
+  const closers: Array<() => Promise<void>> = [() => Promise.resolve(processMetrics.stop())];
   const close = async () => {
     for (const c of closers.reverse()) {
       await c().catch((error) => log.warn("shutdown step failed", { error }));
@@ -106,8 +109,9 @@ export async function startCloudCore(
       registry,
       edgeCertValidityMs: edgeCertValidityMs(config),
       joinTokenValidityMs: 2 * hubConfig.tokenRefreshDuration * 3_600_000,
-      // The controllers have listed (startCloudCore awaited them) and the hub listens until shutdown.
-      readiness: () => Promise.resolve({ websocket: !signal.aborted }),
+      // The controllers have listed (startCloudCore awaited them) and the hub listens until shutdown; each
+      // watch of the apiserver must be open, or what changes there would not reach the edges.
+      readiness: () => Promise.resolve({ websocket: !signal.aborted, ...watchChecks(registry) }),
     });
     closers.push(() => certServer.close());
     // `cloudcore certs renew` (on any replica) replaces the Secret: every replica serves the new certificate

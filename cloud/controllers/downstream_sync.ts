@@ -5,13 +5,14 @@
  */
 import type { V1ConfigMap, V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/log.ts";
+import type { WatchEvent } from "../kube/mod.ts";
 import { deleteDelivery, type ObjectRef, refOf, upsertDelivery, type UpsertOperation } from "./deliveries.ts";
 import type { EdgeIndex, PodEntry } from "./edge_index.ts";
 import { isEdgeNode } from "./node_labels.ts";
 import { parseReferenceKey, podReferences, referenceKey } from "./pod_references.ts";
 import type { Delivery, Downstream, EdgeObject, EdgeObjectKind, ObjectKey, ReferenceKey } from "./types.ts";
 
-export type WatchEvent = "add" | "update" | "delete";
+export type { WatchEvent } from "../kube/mod.ts";
 
 /** Reads ConfigMaps and Secrets from the informer caches. */
 export interface ReferencedObjects {

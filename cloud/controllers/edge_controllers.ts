@@ -18,7 +18,8 @@ import type { AuthorizationView } from "./authorize.ts";
 import { DownstreamSync, type ReferencedObjects } from "./downstream_sync.ts";
 import { EdgeIndex } from "./edge_index.ts";
 import { createEdgeRequestHandler } from "./edge_requests.ts";
-import { DEFAULT_INFORMER_RETRY_MS, Informers } from "./informers.ts";
+import { Informers } from "./informers.ts";
+import type { ReflectorTiming } from "../kube/mod.ts";
 import { DEFAULT_FULL_SYNC_GRACE_MS, Resync } from "./resync.ts";
 import type { Downstream } from "./types.ts";
 
@@ -30,8 +31,8 @@ export interface EdgeControllersOptions {
   readonly registry: Registry;
   /** How long after a connect an edge may take to report what it holds before it gets a full sync. */
   readonly fullSyncGraceMs?: number;
-  /** Wait before restarting a failed list or watch. */
-  readonly informerRetryMs?: number;
+  /** Backoff and staleness limits of the watches (tests shorten them). */
+  readonly reflectorTiming?: Partial<ReflectorTiming>;
 }
 
 export interface EdgeControllers extends AsyncDisposable {
@@ -76,8 +77,7 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
       configMap: (event, configMap) => sync.onReferenced("configmap", event, configMap),
       secret: (event, secret) => sync.onReferenced("secret", event, secret),
     },
-    log,
-    options.informerRetryMs ?? DEFAULT_INFORMER_RETRY_MS,
+    { log, registry: options.registry, timing: options.reflectorTiming },
   );
 
   let stopped = false;

@@ -19,7 +19,8 @@ import type { Message } from "../../lib/protocol/mod.ts";
 import type { Downstream } from "../controllers/mod.ts";
 import { DEVICES_GROUP, DEVICES_VERSION } from "../crds/mod.ts";
 import { apiStatusOf } from "../kube/mod.ts";
-import { DeviceInformers, type WatchEvent } from "./informers.ts";
+import { DeviceInformers } from "./informers.ts";
+import type { ReflectorTiming, WatchEvent } from "../kube/mod.ts";
 import { StatusWriter } from "./status_writer.ts";
 import { createEdgeReportHandler } from "./edge_reports.ts";
 import {
@@ -48,7 +49,8 @@ export interface DeviceControllerOptions {
   readonly denied?: Counter;
   /** At most one status write per device per this interval. Default 1 s. */
   readonly statusIntervalMs?: number;
-  readonly informerRetryMs?: number;
+  /** Backoff and staleness limits of the watches (tests shorten them). */
+  readonly reflectorTiming?: Partial<ReflectorTiming>;
 }
 
 export interface DeviceController {
@@ -187,8 +189,7 @@ export function createDeviceController(options: DeviceControllerOptions): Device
   const informers = new DeviceInformers(
     options.kubeConfig,
     { device: onDevice, model: onModel },
-    log,
-    options.informerRetryMs ?? 2_000,
+    { log, registry: options.registry, timing: options.reflectorTiming },
   );
 
   const writer = new StatusWriter({
