@@ -3,6 +3,8 @@
 // Everything the box must remember is in the store, so a restart with the cloud away resumes from it.
 import { dirname } from "node:path";
 import type { Logger } from "../lib/log.ts";
+import { Registry } from "../lib/metrics.ts";
+import { registerProcessMetrics } from "../lib/process_metrics.ts";
 import type { Message } from "../lib/protocol/mod.ts";
 import type { EdgeCoreConfig } from "./config.ts";
 import { readCredentials, runCertificateRotation } from "./certs/mod.ts";
@@ -118,7 +120,11 @@ export async function startEdgeCore(
     });
     node.start();
 
-    const servers = await startEdgeServers({ config, nodeName, cri, pods, store, hub, files, log });
+    const registry = new Registry();
+    const processMetrics = registerProcessMetrics(registry, "kedge_edge");
+    closers.push(() => processMetrics.stop());
+    const metrics = () => registry.render();
+    const servers = await startEdgeServers({ config, nodeName, cri, pods, store, hub, files, log, metrics });
     closers.push(() => servers.close());
     const devices = startEdgeDevices({ store, hub, config, nodeName, log });
     closers.push(() => devices.close());

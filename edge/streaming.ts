@@ -31,6 +31,8 @@ export async function startEdgeServers(options: {
   hub: EdgeHub;
   files: { caFile: string; certFile: string; keyFile: string };
   log: Logger;
+  /** edgecore's Prometheus text, served on the kubelet-style server's /metrics. */
+  metrics?: () => string;
 }): Promise<EdgeServers> {
   const { config, nodeName, log } = options;
   const closers: Array<() => Promise<void>> = [];
@@ -42,6 +44,7 @@ export async function startEdgeServers(options: {
     cri: options.cri,
     pods: options.pods,
     log: log.child({ module: "kubelet-server" }),
+    metrics: options.metrics,
     healthy: () => options.pods.healthy(),
     status: () => ({
       node: nodeName,
