@@ -6,6 +6,7 @@ import { type CloudHub, type CloudHubOptions, startCloudHub } from "../cloud/hub
 import { createTestPki, delay, testLogger, waitFor } from "../cloud/hub/test_util.ts";
 import { type EdgeHub, type EdgeHubOptions, startEdgeHub } from "../edge/hub/mod.ts";
 import { Registry } from "../lib/metrics.ts";
+import { startFreezableProxy } from "./harness/freezable_proxy.ts";
 import { encode, type Message, newMessage, responseTo } from "../lib/protocol/mod.ts";
 
 const pki = await createTestPki();
@@ -184,6 +185,30 @@ Deno.test("edgehub reconnects with backoff after the cloud hub restarts on the s
     await waitFor(() => connects === 2, 3000, "second connect");
     assert.deepEqual(second.connectedNodes(), [NODE]);
   }).finally(() => second?.close());
+});
+
+Deno.test("edgehub drops a connection on which the cloud went silent (no FIN) and connects anew", async () => {
+  const hub = await startHub();
+  await using proxy = startFreezableProxy(hub.port);
+  let connects = 0;
+  const disconnects: string[] = [];
+  const edge = startEdgeHub(edgeOptions(proxy.port, {
+    heartbeatMs: 200,
+    onConnect: () => connects++,
+    onDisconnect: (reason) => disconnects.push(reason),
+  }));
+  await using(hub, edge, async () => {
+    await waitFor(() => connects === 1);
+    // Healthy but quiet: pongs keep it alive across many heartbeats.
+    await delay(1_000);
+    assert.equal(connects, 1);
+    proxy.freeze();
+    const frozenAt = Date.now();
+    await waitFor(() => connects === 2, 3_000, "reconnect through a new connection");
+    const ms = Date.now() - frozenAt;
+    assert.ok(ms >= 400 && ms < 1_500, `a silent cloud was noticed after ${ms} ms (2.5 heartbeats: 500 ms)`);
+    assert.equal(disconnects.length, 1);
+  });
 });
 
 Deno.test("edgehub close during a long backoff returns at once", async () => {

@@ -63,6 +63,8 @@ class EdgeHubClient implements EdgeHub {
   #draining = false;
   #flushQueued = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** When the cloud last sent anything (a frame or a pong). */
+  #heardAt = 0;
   #done: Promise<void> = Promise.resolve();
   readonly #onAbort = () => void this.close();
 
@@ -187,7 +189,11 @@ class EdgeHubClient implements EdgeHub {
         failure ??= err.message;
         this.#log.warn("websocket error", { error: err });
       });
-      ws.on("message", (data) => this.#receive(ws, data));
+      ws.on("message", (data) => {
+        this.#heardAt = Date.now();
+        this.#receive(ws, data);
+      });
+      ws.on("pong", () => this.#heardAt = Date.now());
       ws.on("close", (code, buffer) => {
         const reason = failure ?? `closed with ${code}${buffer.length ? ` ${buffer.toString("utf8")}` : ""}`;
         if (this.#ws === ws) this.#ws = undefined;
@@ -200,9 +206,19 @@ class EdgeHubClient implements EdgeHub {
   #onOpen(ws: WebSocket): void {
     this.#connected = true;
     this.#log.info("connected", { server: this.#o.server });
+    this.#heardAt = Date.now();
+    // Each heartbeat also pings (any WebSocket server pongs, KubeEdge's too): a cloud silent for two
+    // heartbeats and a half is gone without a FIN (a dropped link), and TCP would take minutes to say so.
     this.#heartbeat = setInterval(() => {
       if (ws.readyState !== WebSocket.OPEN) return;
+      const silentMs = Date.now() - this.#heardAt;
+      if (silentMs > 2.5 * this.#o.heartbeatMs) {
+        this.#log.warn("cloud silent, reconnecting", { silentMs });
+        ws.terminate();
+        return;
+      }
       ws.send(encode(keepaliveMessage()));
+      ws.ping();
     }, this.#o.heartbeatMs);
     this.#flush();
     try {
