@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { ConfigError, EX_CONFIG, EX_UNAVAILABLE, EX_USAGE } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
+import { freePort } from "../tests/cluster/processes.ts";
 import { defaultCloudCoreConfig } from "./config.ts";
 import { main, run } from "./main.ts";
 
@@ -63,6 +64,10 @@ Deno.test("cloudcore run returns 69 and logs the error once when the apiserver i
     await Deno.writeTextFile(`${dir}/kubeconfig`, kubeconfig(`http://127.0.0.1:${port}`));
     const config = defaultCloudCoreConfig();
     config.kubeAPIConfig.kubeConfig = `${dir}/kubeconfig`;
+    // Free ports, never the defaults (10000, 10002, 9091), should run ever listen before it fails.
+    config.modules.cloudHub.websocket = { address: "127.0.0.1", port: freePort() };
+    config.modules.cloudHub.https = { address: "127.0.0.1", port: freePort() };
+    config.metrics = { address: "127.0.0.1", port: freePort() };
     const { log, records } = captureLog();
     const code = await run(config, { signal: new AbortController().signal, log, configFile: "test.yaml" });
     assert.equal(code, EX_UNAVAILABLE);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { ConfigError, EX_CONFIG, EX_USAGE } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
+import { freePort } from "../tests/cluster/processes.ts";
 import { defaultEdgeCoreConfig } from "./config.ts";
 import { main, run } from "./main.ts";
 
@@ -49,6 +50,12 @@ Deno.test("edgecore run logs started with the node name and stopped on abort", a
     config.database.dataSource = `${dir}/edgecore.db`;
     config.modules.edged.staticPodPath = "";
     config.modules.edged.containerRuntimeEndpoint = `unix://${dir}/no-containerd.sock`;
+    // Free ports, never the defaults (10350, 10550, 1883): an edgecore may run on this machine.
+    config.modules.edgeStream.server = `127.0.0.1:${freePort()}`;
+    config.modules.metaManager.metaServer.server = `127.0.0.1:${freePort()}`;
+    config.modules.eventBus.mqttMode = 0;
+    config.modules.eventBus.mqttServerInternal = `tcp://127.0.0.1:${freePort()}`;
+    config.modules.eventBus.mqttServerExternal = `tcp://127.0.0.1:${freePort()}`;
     const running = run(config, {
       signal: controller.signal,
       log,

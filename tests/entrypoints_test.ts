@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { defaultCloudCoreConfig, parseCloudCoreConfig } from "../cloud/config.ts";
 import { defaultEdgeCoreConfig, parseEdgeCoreConfig } from "../edge/config.ts";
+import { freePort } from "./cluster/processes.ts";
 
 const BIN = {
   cloudcore: new URL("../bin/cloudcore", import.meta.url).pathname,
@@ -176,7 +177,12 @@ Deno.test("edgecore run logs 'edgecore started' as a JSON line and exits 0 on SI
     await Deno.writeTextFile(
       `${dir}/edgecore.yaml`,
       `database: {dataSource: ${dir}/edgecore.db}\nmodules:\n  edged:\n    hostnameOverride: edge-test-1\n` +
-        `    staticPodPath: ""\n    containerRuntimeEndpoint: unix://${dir}/none.sock\n`,
+        `    staticPodPath: ""\n    containerRuntimeEndpoint: unix://${dir}/none.sock\n` +
+        // Free ports, never the defaults (10350, 10550, 1883, 1884): an edgecore may run on this machine.
+        `  edgeStream: {server: "127.0.0.1:${freePort()}"}\n` +
+        `  metaManager: {metaServer: {server: "127.0.0.1:${freePort()}"}}\n` +
+        `  eventBus: {mqttMode: 0, mqttServerInternal: "tcp://127.0.0.1:${freePort()}", ` +
+        `mqttServerExternal: "tcp://127.0.0.1:${freePort()}"}\n`,
     );
     const { code, lines } = await runUntilSignal(
       "edgecore",
@@ -208,7 +214,11 @@ Deno.test("cloudcore takes --log-format over the file and exits 69 when the apis
     );
     await Deno.writeTextFile(
       `${dir}/cloudcore.yaml`,
-      `log: {format: json, level: debug}\nkubeAPIConfig: {kubeConfig: ${dir}/kubeconfig}\n`,
+      `log: {format: json, level: debug}\nkubeAPIConfig: {kubeConfig: ${dir}/kubeconfig}\n` +
+        // Free ports, never the defaults (10000, 10002, 9091), should cloudcore ever listen before it fails.
+        `modules: {cloudHub: {websocket: {address: 127.0.0.1, port: ${freePort()}}, ` +
+        `https: {address: 127.0.0.1, port: ${freePort()}}}}\n` +
+        `metrics: {address: 127.0.0.1, port: ${freePort()}}\n`,
     );
     const out = await new Deno.Command(BIN.cloudcore, {
       args: ["--config", `${dir}/cloudcore.yaml`, "--log-format", "text"],

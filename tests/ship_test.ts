@@ -228,16 +228,21 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
           /DEBUG \[edgecore\] join paths /,
           "--log-level debug --log-format text apply",
         );
-        const config = parse(await Deno.readTextFile(join(root, "etc/kubeedge/config/edgecore.yaml")));
+        const rootConfig = join(root, "etc/kubeedge/config/edgecore.yaml");
+        const config = parse(await Deno.readTextFile(rootConfig));
+        // Free ports, never the defaults (10350, 10550, 1883, 1884): an edgecore may run on this machine.
+        // Written back under the root too, so that `edgecore status` and `reset` ask this edgecore only.
+        config.modules.eventBus = { mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${freePort()}` };
+        if ("edgeStream" in defaultEdgeCoreConfig().modules) {
+          config.modules.edgeStream = { server: `127.0.0.1:${freePort()}` };
+        }
+        config.modules.metaManager = { metaServer: { enable: true, server: `127.0.0.1:${freePort()}` } };
+        await Deno.writeTextFile(rootConfig, stringify(config));
         config.modules.edged = {
           ...config.modules.edged,
           staticPodPath: "",
           containerRuntimeEndpoint: `unix://${join(run.path, "no-containerd.sock")}`,
         };
-        config.modules.eventBus = { mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${freePort()}` };
-        if ("edgeStream" in defaultEdgeCoreConfig().modules) {
-          config.modules.edgeStream = { server: `127.0.0.1:${freePort()}` };
-        }
         edge = await startCore(run, "edgecore", config, { name: "ship-edge" });
         stops.push(() => edge!.stop());
         await edge.waitForLog("connected to cloudcore", 30_000);
