@@ -8,6 +8,8 @@ CLOUDCORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$CLOUDCORE_PERMI
 EDGECORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$EDGECORE_PERMISSIONS")
 # Test files run in parallel, one per core; each starts its own control plane and components.
 JOBS ?= $(shell nproc)
+# Seconds one test file may take before make test kills it (and what it started) and reports it as hung.
+TEST_TIMEOUT ?= 600
 DENORT_BIN ?=
 # npm comes with Debian's package when missing (bin/deno installs it); Go is handled by tests/cluster/ensure_go.sh.
 # containerd, runc, CNI plugins, busybox-static, umoci and docker-registry: real pods and local images;
@@ -31,8 +33,9 @@ control-plane: ## build (once, cached outside the repo) kube-apiserver, controll
 	@bash tests/cluster/build.sh >/dev/null
 
 test: deps control-plane lint check ## everything CI runs: lint, type check, unit and integration tests
-	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" DENO_JOBS=$(JOBS) \
-	  $(DENO) test --frozen --allow-all --parallel lib cloud edge tests
+	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" \
+	  $(DENO) run --frozen --allow-all tests/run_all.ts --jobs $(JOBS) --timeout $(TEST_TIMEOUT) --no-check \
+	  lib cloud edge tests
 
 test-unit: deps ## unit tests only (no control plane)
 	$(DENO) test --frozen --allow-all --parallel lib cloud edge

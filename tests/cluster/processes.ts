@@ -1,8 +1,17 @@
 // Child processes of a test run, recorded on disk so that a run killed half-way (SIGKILL, a crashed
-// runner) is cleaned up by the next one: `reapOrphans` kills what a dead owner left and removes its files.
+// runner) is cleaned up by the next one: `reapOrphans` kills what a dead owner left (its recorded children,
+// and whatever names its folder: containerd's shims and their containers) and removes its files.
 import { join } from "node:path";
+import {
+  containerTasksUnder,
+  killAndWait,
+  listProcesses,
+  type ProcessInfo,
+  running,
+  unmountUnder,
+} from "./reap.ts";
 
-const DEFAULT_ROOT = join(Deno.env.get("TMPDIR") ?? "/tmp", "kedge-test-runs");
+export const DEFAULT_ROOT = join(Deno.env.get("TMPDIR") ?? "/tmp", "kedge-test-runs");
 
 /** The kernel's start time of a process, so a recycled pid is never mistaken for ours. */
 function startTime(pid: number): string | undefined {
@@ -15,14 +24,17 @@ function startTime(pid: number): string | undefined {
   }
 }
 
+/** The same process (not a recycled pid), and not a zombie: a killed owner stays one until its parent reads it. */
 function alive(pid: number, started: string): boolean {
-  return startTime(pid) === started;
+  return startTime(pid) === started && running(pid);
 }
 
 export interface RunDir {
   path: string;
   /** Records a child so that a later run can kill it if this one dies first. */
   record(pid: number): void;
+  /** A command a later run runs after it killed what this one left, e.g. to delete a network device. */
+  atReap(command: string[]): void;
   remove(): Promise<void>;
 }
 
@@ -36,6 +48,9 @@ export async function createRunDir(prefix: string, root = DEFAULT_ROOT): Promise
     path,
     record(pid) {
       Deno.writeTextFileSync(join(path, "pids"), `${pid} ${startTime(pid)}\n`, { append: true });
+    },
+    atReap(command) {
+      Deno.writeTextFileSync(join(path, "reap"), `${JSON.stringify(command)}\n`, { append: true });
     },
     async remove() {
       // KEDGE_KEEP_LOGS=DIR keeps every component's log of a run for a person to read.
@@ -65,29 +80,120 @@ function readPairs(file: string): Array<[number, string]> {
   }
 }
 
-/** Kills the recorded children of every run folder whose owner is gone, then removes the folder. */
-export async function reapOrphans(root = DEFAULT_ROOT): Promise<number> {
-  let reaped = 0;
-  let entries: Deno.DirEntry[];
+/** What reapOrphans did for one folder. */
+export interface Reaped {
+  readonly dir: string;
+  /** The pid of the process that owned the folder, when the folder said so. */
+  readonly owner?: number;
+  readonly killed: ReadonlyArray<{ readonly pid: number; readonly command: string }>;
+}
+
+export interface ReapOptions {
+  /**
+   * Also kill processes that name a folder of `root` that no longer exists (a shim left by a run that
+   * removed its folder). Only safe when no test is running.
+   */
+  readonly vanished?: boolean;
+  readonly onReaped?: (reaped: Reaped) => void;
+}
+
+/** A folder just made has no owner file for a moment; only an older one without it is abandoned. */
+const OWNERLESS_GRACE_MS = 60_000;
+
+function ownerOf(dir: string): { dead: boolean; pid?: number } {
+  const [owner] = readPairs(join(dir, "owner"));
+  if (owner) return { dead: !alive(owner[0], owner[1]), pid: owner[0] };
   try {
-    entries = Array.from(Deno.readDirSync(root));
+    return { dead: Date.now() - (Deno.statSync(dir).mtime?.getTime() ?? 0) > OWNERLESS_GRACE_MS };
   } catch {
-    return 0;
+    return { dead: false };
   }
-  for (const entry of entries) {
-    const dir = join(root, entry.name);
-    const [owner] = readPairs(join(dir, "owner"));
-    if (owner && alive(owner[0], owner[1])) continue;
-    for (const [pid, started] of readPairs(join(dir, "pids"))) {
-      if (!alive(pid, started)) continue;
-      try {
-        Deno.kill(pid, "SIGKILL");
-        reaped++;
-      } catch { /* gone meanwhile */ }
+}
+
+/**
+ * Kills what every run folder whose owner is gone left behind, then removes the folder: its recorded
+ * children (with their process groups when they lead one), every process whose command line or environment
+ * names the folder (containerd's shims get `-address <socket in the folder>`), and the containers of the
+ * containerd tasks whose bundles are in it; then it runs the folder's atReap commands and unmounts what is
+ * mounted under it. Returns how many processes it killed.
+ */
+export async function reapOrphans(root = DEFAULT_ROOT, options: ReapOptions = {}): Promise<number> {
+  let killed = 0;
+  // Killing a folder's recorded children may kill the owner of another folder (a runner records its test
+  // processes): go again until a pass finds nothing.
+  for (let pass = 0; pass < 5; pass++) {
+    const found = await reapPass(root, options);
+    killed += found.killed;
+    if (found.folders === 0) break;
+  }
+  return killed;
+}
+
+async function reapPass(root: string, options: ReapOptions): Promise<{ folders: number; killed: number }> {
+  let names: string[];
+  try {
+    names = Array.from(Deno.readDirSync(root)).filter((e) => e.isDirectory).map((e) => e.name);
+  } catch {
+    return { folders: 0, killed: 0 };
+  }
+  const dead = names.map((name) => ({ name, dir: join(root, name), ...ownerOf(join(root, name)) }))
+    .filter((d) => d.dead);
+  if (dead.length === 0 && !options.vanished) return { folders: 0, killed: 0 };
+  const processes = listProcesses();
+  let killed = 0;
+  const kill = async (targets: ProcessInfo[], pids: number[]) => {
+    const all = new Map<number, string>(pids.map((pid) => [pid, commandOf(pid)]));
+    for (const p of targets) all.set(p.pid, p.command);
+    await killAndWait(all.keys());
+    killed += all.size;
+    return [...all].map(([pid, command]) => ({ pid, command }));
+  };
+  for (const d of dead) {
+    const recorded = readPairs(join(d.dir, "pids")).filter(([pid, started]) => alive(pid, started))
+      .map(([pid]) => pid);
+    const tasks = containerTasksUnder(d.dir);
+    const naming = processes.filter((p) => p.names(d.dir) || (tasks.size > 0 && p.inContainer(tasks)));
+    const done = await kill(naming, recorded);
+    for (const command of readCommands(join(d.dir, "reap"))) {
+      await new Deno.Command(command[0]!, { args: command.slice(1), stdout: "null", stderr: "null" })
+        .output().catch(() => {});
     }
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await unmountUnder(d.dir);
+    await Deno.remove(d.dir, { recursive: true }).catch(() => {});
+    options.onReaped?.({ dir: d.dir, owner: d.pid, killed: done });
   }
-  return reaped;
+  if (options.vanished) {
+    const present = new Set(names);
+    const byFolder = new Map<string, ProcessInfo[]>();
+    for (const p of processes) {
+      for (const name of p.foldersOf(root)) {
+        if (present.has(name)) continue;
+        byFolder.set(name, [...byFolder.get(name) ?? [], p]);
+      }
+    }
+    for (const [name, list] of byFolder) {
+      const done = await kill(list, []);
+      options.onReaped?.({ dir: join(root, name), killed: done });
+    }
+  }
+  return { folders: dead.length, killed };
+}
+
+function commandOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+function readCommands(file: string): string[][] {
+  try {
+    return Deno.readTextFileSync(file).split("\n").filter(Boolean).map((line) => JSON.parse(line) as string[])
+      .filter((c) => Array.isArray(c) && c.length > 0);
+  } catch {
+    return [];
+  }
 }
 
 export interface Spawned {

@@ -1,10 +1,12 @@
 // A containerd 1.6 for one test file: its own root, state, socket and CNI config in the run folder, CRI with
 // restrict_oom_score_adj (this sandbox cannot lower oom_score_adj), a loopback registry as an insecure
 // mirror, and a bridge + host-local network. stop() removes every sandbox through CRI first, so network
-// namespaces, veths and rootfs mounts are released before the folder goes.
+// namespaces, veths and rootfs mounts are released before the folder goes, and kills any shim (containerd
+// starts them detached, so they outlive it) or container still running for it.
 import { join } from "node:path";
 import { createCriClient } from "../../edge/cri/mod.ts";
 import { type RunDir, type Spawned, spawnLogged } from "../cluster/processes.ts";
+import { containerTasksUnder, killAndWait, listProcesses, unmountUnder } from "../cluster/reap.ts";
 
 export interface TestContainerd {
   /** `unix:///…/containerd.sock` */
@@ -46,6 +48,8 @@ export async function startContainerd(run: RunDir, options: ContainerdOptions): 
   const octet = () => Math.floor(Math.random() * 250) + 1;
   const subnet = `10.${200 + Math.floor(Math.random() * 50)}.${octet()}.0/24`;
   const bridge = `kb${tag}`;
+  // Should this run die before stop(), the next one deletes the bridge.
+  run.atReap(["ip", "link", "del", bridge]);
   await Deno.writeTextFile(
     join(cniDir, "10-kedge.conflist"),
     JSON.stringify({
@@ -136,6 +140,7 @@ disabled_plugins = ${JSON.stringify(DISABLED)}
       await removeAllSandboxes(endpoint);
       await killTasks();
       await proc.stop(10_000);
+      await killLeftovers(dir);
       await new Deno.Command("ip", { args: ["link", "del", bridge], stderr: "null" }).output().catch(
         () => {},
       );
@@ -168,6 +173,13 @@ async function launch(run: RunDir, config: string, endpoint: string): Promise<Sp
   );
 }
 
+/** Shims name the socket in `dir` (`-address`); containers run in the cgroups of the tasks there. */
+async function killLeftovers(dir: string): Promise<void> {
+  const tasks = containerTasksUnder(dir);
+  const left = listProcesses().filter((p) => p.names(dir) || (tasks.size > 0 && p.inContainer(tasks)));
+  await killAndWait(left.map((p) => p.pid));
+}
+
 async function removeAllSandboxes(endpoint: string): Promise<void> {
   const client = createCriClient({ endpoint, timeoutMs: 20_000 });
   try {
@@ -179,15 +191,5 @@ async function removeAllSandboxes(endpoint: string): Promise<void> {
     /* containerd is gone: tasks are killed below */
   } finally {
     client.close();
-  }
-}
-
-async function unmountUnder(dir: string): Promise<void> {
-  const mounts = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n")
-    .map((line) => line.split(" ")[4] ?? "")
-    .filter((point) => point.startsWith(dir + "/"))
-    .sort((a, b) => b.length - a.length);
-  for (const point of mounts) {
-    await new Deno.Command("umount", { args: ["-l", point], stderr: "null" }).output().catch(() => {});
   }
 }
