@@ -14,6 +14,7 @@ import { applyCloudMessage } from "./meta/apply.ts";
 import { PodStatusUplink } from "./meta/pod_status.ts";
 import { reportHoldings } from "./meta/resync.ts";
 import { StoreObjects } from "./meta/store_objects.ts";
+import { objectFetcher } from "./meta/object_query.ts";
 import { UpstreamSender } from "./meta/upstream.ts";
 import { NodeAgent } from "./node/node_agent.ts";
 import { readNodeFacts } from "./node/node_info.ts";
@@ -128,6 +129,11 @@ export async function startEdgeCore(
     closers.push(() => servers.close());
     const devices = startEdgeDevices({ store, hub, config, nodeName, log });
     closers.push(() => devices.close());
+    objects.fetcher = objectFetcher(
+      hub,
+      (delivery) => void (applyCloudMessage(store, objects, delivery, log) !== "ignored" && servers.notify()),
+      log.child({ module: "meta" }),
+    );
     const handleCloudMessage = async (message: Message): Promise<void> => {
       if (await devices.handleCloudMessage(message)) return;
       if (applyCloudMessage(store, objects, message, log) !== "ignored") servers.notify();
@@ -135,9 +141,11 @@ export async function startEdgeCore(
     onConnected = () => {
       log.info("connected to cloudcore", { server: edgeHub.websocket.server });
       void (async () => {
-        // First what the edge holds (so the cloud sends only the difference), then the node, then the outbox.
-        await reportHoldings(store, hub, nodeName, log).catch((error) =>
-          log.warn("resync report failed", { error })
+        // First what the edge holds (so kedge's cloud sends only the difference), then the node, then the
+        // outbox. The report is sent first but not awaited: KubeEdge's cloud never answers it, and the node
+        // must not wait 30 s for that.
+        void reportHoldings(store, hub, nodeName, log).catch((error) =>
+          log.info("resync report not answered", { error })
         );
         await node.onConnected();
         await upstream.flush();

@@ -173,7 +173,9 @@ class EdgeHubClient implements EdgeHub {
         ca: credentials.caPem,
         cert: credentials.certPem,
         key: credentials.keyPem,
-        headers: { node_id: o.nodeName, project_id: o.projectID },
+        // ConnectionUse: msg makes KubeEdge's cloudhub start reading frames (without it, it upgrades the
+        // socket and never reads: seen against v1.23.1).
+        headers: { node_id: o.nodeName, project_id: o.projectID, ConnectionUse: "msg" },
         maxPayload: o.maxMessageBytes,
         handshakeTimeout: o.handshakeTimeoutMs,
         perMessageDeflate: false,

@@ -1,6 +1,6 @@
 // Writes that apps on the box send to the MetaServer, carried to the cloud as the edge's own requests, so
 // node authorization in cloudcore applies to them. Only what an edge may ask for is forwarded.
-import { buildResource, newMessage } from "../../lib/protocol/mod.ts";
+import { buildResource, newMessage, replyOutcome } from "../../lib/protocol/mod.ts";
 import type { Uplink } from "./upstream.ts";
 
 const POD_STATUS = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/status$/;
@@ -30,13 +30,12 @@ export function metaServerForward(uplink: Uplink): (request: Request) => Promise
     const [, namespace = "", name = ""] = podStatus;
     const resource = buildResource({ namespace, type: "podpatch", name });
     const reply = await uplink.request(
-      newMessage({ source: "metaserver", group: "meta", operation: "patch", resource, content: body }),
+      // Source edged: KubeEdge's cloud hands source "metaserver" to its dynamic controller, off by default.
+      newMessage({ source: "edged", group: "meta", operation: "patch", resource, content: body }),
       10_000,
     );
-    if (reply.route.operation === "error") {
-      return status(403, "Forbidden", `Cannot patch: ${JSON.stringify(reply.content)}`);
-    }
-    const content = reply.content as { Object?: unknown } | undefined;
-    return Response.json(content?.Object ?? {}, { status: 200 });
+    const outcome = replyOutcome(reply);
+    if (!outcome.ok) return status(403, "Forbidden", `Cannot patch: ${outcome.reason}`);
+    return Response.json(outcome.object ?? {}, { status: 200 });
   };
 }

@@ -23,7 +23,13 @@ export class PodStatusUplink implements PodStatusSink {
     const key = buildResource({ namespace: pod.namespace, type: "pod", name: pod.name });
     const stored = this.store.get<{ metadata?: { deletionTimestamp?: string } }>(key);
     if (stored?.uid !== pod.uid || !stored.value.metadata?.deletionTimestamp) return;
-    const content = { metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid } };
+    // DeleteOptions, as KubeEdge's edged sends them: the uid guards a recreated pod of the same name.
+    const content = {
+      kind: "DeleteOptions",
+      apiVersion: "v1",
+      gracePeriodSeconds: 0,
+      preconditions: { uid: pod.uid },
+    };
     this.upstream.send(
       `${key}#delete`,
       newMessage({ source: "edged", group: "meta", operation: "delete", resource: key, content }),

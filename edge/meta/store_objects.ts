@@ -12,6 +12,7 @@ import {
   type SecretData,
 } from "../pods/mod.ts";
 import type { Logger } from "../../lib/log.ts";
+import type { ObjectFetcher } from "./object_query.ts";
 
 export type ChangeOp = "upsert" | "delete";
 
@@ -19,6 +20,7 @@ export class StoreObjects implements PodSource, ObjectLookup {
   readonly name = "store";
   #deliver?: (update: PodUpdate) => void;
   readonly #listeners = new Set<(kind: ObjectKind, namespace: string, name: string) => void>();
+  #fetch?: ObjectFetcher;
 
   constructor(private readonly store: EdgeStore, private readonly log: Logger) {}
 
@@ -29,12 +31,25 @@ export class StoreObjects implements PodSource, ObjectLookup {
     return Promise.resolve();
   }
 
+  /** How a ConfigMap or Secret the store lacks is asked of the cloud (edgecore sets it once connected). */
+  set fetcher(fetch: ObjectFetcher) {
+    this.#fetch = fetch;
+  }
+
   configMap(namespace: string, name: string): Promise<ConfigMapData | undefined> {
-    return Promise.resolve(this.store.get<ConfigMapData>(`${namespace}/configmap/${name}`)?.value);
+    return this.#lookup<ConfigMapData>("configmap", namespace, name);
   }
 
   secret(namespace: string, name: string): Promise<SecretData | undefined> {
-    return Promise.resolve(this.store.get<SecretData>(`${namespace}/secret/${name}`)?.value);
+    return this.#lookup<SecretData>("secret", namespace, name);
+  }
+
+  async #lookup<T>(type: "configmap" | "secret", namespace: string, name: string): Promise<T | undefined> {
+    const key = `${namespace}/${type}/${name}`;
+    const held = this.store.get<T>(key)?.value;
+    if (held !== undefined || !this.#fetch) return held;
+    await this.#fetch(type, namespace, name);
+    return this.store.get<T>(key)?.value;
   }
 
   watch(listener: (kind: ObjectKind, namespace: string, name: string) => void): () => void {

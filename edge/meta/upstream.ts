@@ -1,7 +1,7 @@
 // What the edge tells the cloud and must not lose: the latest message per key waits in the store's outbox
 // until the cloud answers it, so status changes made offline go up on reconnect, the latest only.
 import type { Logger } from "../../lib/log.ts";
-import type { Message } from "../../lib/protocol/mod.ts";
+import { type Message, replyOutcome } from "../../lib/protocol/mod.ts";
 import type { EdgeStore } from "../store/mod.ts";
 
 export interface Uplink {
@@ -49,10 +49,9 @@ export class UpstreamSender {
           this.log.info("upstream message deferred", { key, error });
           return;
         }
-        // An error reply is final (not allowed, object gone): retrying cannot change it.
-        if (reply.route.operation === "error") {
-          this.log.warn("cloud refused upstream message", { key, reason: reply.content });
-        }
+        // A refusal is final (not allowed, object gone): retrying cannot change it.
+        const outcome = replyOutcome(reply);
+        if (!outcome.ok) this.log.warn("cloud refused upstream message", { key, reason: outcome.reason });
         this.store.clearUpstream(key, message);
       }
     } while (this.#again);

@@ -2,7 +2,7 @@
 // nodeStatusUpdateFrequency and renews its Lease, so kube-controller-manager sees it Ready within
 // seconds of a reconnect (KubeEdge #6184: NotReady after reconnect).
 import type { Logger } from "../../lib/log.ts";
-import { buildResource, newMessage } from "../../lib/protocol/mod.ts";
+import { buildResource, newMessage, replyOutcome } from "../../lib/protocol/mod.ts";
 import type { Uplink, UpstreamSender } from "../meta/upstream.ts";
 import type { NodeFacts } from "./node_info.ts";
 
@@ -30,6 +30,8 @@ function microTime(date: Date): string {
 
 export class NodeAgent {
   #timers: Array<ReturnType<typeof setInterval>> = [];
+  /** The Lease's resourceVersion from the cloud's last answer; unknown until queried. */
+  #leaseVersion: string | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
     options.signal.addEventListener("abort", () => this.stop(), { once: true });
@@ -61,7 +63,8 @@ export class NodeAgent {
 
   async register(): Promise<void> {
     const { nodeName, uplink } = this.options;
-    const resource = buildResource({ namespace: "default", type: "node", name: nodeName });
+    // Cluster-scoped: namespace "null" on the wire, as KubeEdge's edged sends it.
+    const resource = buildResource({ namespace: null, type: "node", name: nodeName });
     const node = {
       apiVersion: "v1",
       kind: "Node",
@@ -73,15 +76,17 @@ export class NodeAgent {
       newMessage({ source: "edged", group: "meta", operation: "insert", resource, content: node }),
       10_000,
     );
-    if (reply.route.operation === "error") {
-      throw new Error(`Cannot register node: ${JSON.stringify(reply.content)}`);
+    const outcome = replyOutcome(reply);
+    // An existing Node is registered already (KubeEdge's cloud answers AlreadyExists).
+    if (!outcome.ok && outcome.statusReason !== "AlreadyExists") {
+      throw new Error(`Cannot register node: ${outcome.reason}`);
     }
     this.options.log.info("node registered", { node: nodeName });
   }
 
   patchStatus(): void {
     const { nodeName, upstream } = this.options;
-    const resource = buildResource({ namespace: "default", type: "nodepatch", name: nodeName });
+    const resource = buildResource({ namespace: null, type: "nodepatch", name: nodeName });
     const content = JSON.stringify({ status: this.#status() });
     upstream.send(
       resource,
@@ -89,24 +94,51 @@ export class NodeAgent {
     );
   }
 
+  /**
+   * Renews the Lease as the kubelet does: its resourceVersion from the last answer (a query first when
+   * unknown, an insert when there is none), then an update with it; a refused update forgets the version so
+   * the next renewal asks again. KubeEdge's cloud updates exactly what it is given, so the version matters.
+   */
   async renewLease(): Promise<void> {
     const { nodeName, uplink, leaseDurationSeconds, log } = this.options;
     // A lease renewed late is worthless, so it never waits in the outbox.
     if (!uplink.connected) return;
     const resource = buildResource({ namespace: "kube-node-lease", type: "lease", name: nodeName });
-    const lease = {
+    const lease = (resourceVersion?: string) => ({
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
-      metadata: { name: nodeName, namespace: "kube-node-lease" },
+      metadata: {
+        name: nodeName,
+        namespace: "kube-node-lease",
+        ...(resourceVersion ? { resourceVersion } : {}),
+      },
       spec: { holderIdentity: nodeName, leaseDurationSeconds, renewTime: microTime(new Date()) },
-    };
-    try {
-      const reply = await uplink.request(
-        newMessage({ source: "edged", group: "meta", operation: "update", resource, content: lease }),
-        10_000,
+    });
+    const ask = async (operation: "query" | "insert" | "update", content: unknown) =>
+      replyOutcome(
+        await uplink.request(
+          newMessage({ source: "edged", group: "meta", operation, resource, content }),
+          10_000,
+        ),
       );
-      if (reply.route.operation === "error") log.warn("lease renewal refused", { reason: reply.content });
+    const versionOf = (object: unknown) =>
+      (object as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+    try {
+      if (this.#leaseVersion === undefined) {
+        const found = await ask("query", null);
+        if (found.ok) this.#leaseVersion = versionOf(found.object);
+        else if (found.statusReason === "NotFound") {
+          const created = await ask("insert", lease());
+          if (!created.ok) throw new Error(`Cannot create lease: ${created.reason}`);
+          this.#leaseVersion = versionOf(created.object);
+          return;
+        } else throw new Error(`Cannot read lease: ${found.reason}`);
+      }
+      const renewed = await ask("update", lease(this.#leaseVersion));
+      this.#leaseVersion = renewed.ok ? versionOf(renewed.object) : undefined;
+      if (!renewed.ok) log.warn("lease renewal refused", { reason: renewed.reason });
     } catch (error) {
+      this.#leaseVersion = undefined;
       log.info("lease renewal failed", { error });
     }
   }

@@ -68,3 +68,4 @@ export {
 } from "./codec.ts";
 export { PendingRequests } from "./pending_requests.ts";
 export { toFrame } from "./ws_data.ts";
+export { type ReplyOutcome, replyOutcome } from "./reply_outcome.ts";
