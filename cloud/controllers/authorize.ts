@@ -54,6 +54,10 @@ export function authorize(
       return request.name === node
         ? ALLOW
         : deny("other_node", `node ${node} cannot act for node ${request.name}`);
+    case "queryLease":
+      return request.namespace === NODE_LEASE_NAMESPACE && request.name === node
+        ? ALLOW
+        : deny("other_lease", `node ${node} may read only ${NODE_LEASE_NAMESPACE}/${node}`);
     case "renewLease": {
       if (request.namespace !== NODE_LEASE_NAMESPACE || request.name !== node) {
         return deny("other_lease", `node ${node} may renew only ${NODE_LEASE_NAMESPACE}/${node}`);

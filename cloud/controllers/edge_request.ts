@@ -14,6 +14,7 @@ export type EdgeRequest =
   | { readonly kind: "registerNode"; readonly name: string }
   | { readonly kind: "patchNodeStatus"; readonly name: string }
   | { readonly kind: "renewLease"; readonly namespace: string; readonly name: string }
+  | { readonly kind: "queryLease"; readonly namespace: string; readonly name: string }
   | { readonly kind: "patchPodStatus"; readonly namespace: string; readonly name: string }
   | { readonly kind: "deletePod"; readonly namespace: string; readonly name: string }
   | { readonly kind: "createEvent"; readonly namespace: string; readonly name: string }
@@ -51,6 +52,7 @@ export function classifyRequest(message: Message): EdgeRequest | undefined {
   if (namespace === null) return undefined;
   switch (type) {
     case "lease":
+      if (operation === "query") return { kind: "queryLease", namespace, name };
       return operation === "update" || operation === "insert"
         ? { kind: "renewLease", namespace, name }
         : undefined;

@@ -10,7 +10,7 @@ import { apiFailureText } from "./api_calls.ts";
 import { type AuthorizationView, authorize, type DenyReason } from "./authorize.ts";
 import { classifyRequest, type EdgeRequest, EdgeRequestError, type RequestDeps } from "./edge_request.ts";
 import { createEvent } from "./event_requests.ts";
-import { patchNodeStatus, registerNode, renewLease } from "./node_requests.ts";
+import { patchNodeStatus, queryLease, registerNode, renewLease } from "./node_requests.ts";
 import { deletePod, patchPodStatus } from "./pod_requests.ts";
 import { queryObject } from "./query_requests.ts";
 import { errorReply } from "./replies.ts";
@@ -85,6 +85,8 @@ async function execute(
       return await patchNodeStatus(deps, node, message);
     case "renewLease":
       return await renewLease(deps, node, message);
+    case "queryLease":
+      return await queryLease(deps, node, message);
     case "patchPodStatus":
       return await patchPodStatus(deps, request.namespace, request.name, message);
     case "deletePod":

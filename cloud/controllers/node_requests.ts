@@ -8,7 +8,7 @@ import type { Message } from "../../lib/protocol/mod.ts";
 import { apiStatusOf, MERGE_PATCH, RAW, rawBody, STRATEGIC_MERGE_PATCH } from "./api_calls.ts";
 import { contentObject, isPlainObject, NODE_LEASE_NAMESPACE, type RequestDeps } from "./edge_request.ts";
 import { registrationLabels } from "./node_labels.ts";
-import { objectResponse } from "./replies.ts";
+import { notFoundResponse, objectResponse } from "./replies.ts";
 import { NODE_PATCH_METADATA, readStatusPatch } from "./status_patch.ts";
 
 /** Creates the Node, or adds the labels to the one that exists; both carry the edge role labels. */
@@ -51,6 +51,30 @@ export type LeaseApi = Pick<
   CoordinationV1Api,
   "readNamespacedLease" | "replaceNamespacedLeaseWithHttpInfo" | "createNamespacedLeaseWithHttpInfo"
 >;
+
+/**
+ * The edge's own Lease as the apiserver wrote it (the kubelet, and KubeEdge's edge, read it before they
+ * create or update one); none is a NotFound reply, which such an edge answers with an insert.
+ */
+export async function queryLease(
+  deps: { readonly coordination: Pick<CoordinationV1Api, "readNamespacedLeaseWithHttpInfo"> },
+  node: string,
+  request: Message,
+): Promise<Message> {
+  try {
+    // Raw, so renewTime keeps the apiserver's microseconds (a Go MicroTime parses only those).
+    const lease = await rawBody<V1Lease>(
+      await deps.coordination.readNamespacedLeaseWithHttpInfo(
+        { name: node, namespace: NODE_LEASE_NAMESPACE },
+        RAW,
+      ),
+    );
+    return objectResponse(request, lease);
+  } catch (error) {
+    if (apiStatusOf(error) !== 404) throw error;
+    return notFoundResponse(request, { group: "coordination.k8s.io", kind: "leases", name: node });
+  }
+}
 
 /** A cached resourceVersion not used for this long is dropped: its edge has stopped renewing (4 x 40 s lease). */
 export const LEASE_CACHE_IDLE_MS = 160_000;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { V1Lease } from "@kubernetes/client-node";
 import { type Message, newMessage } from "../../lib/protocol/mod.ts";
-import { forgetLease, type LeaseApi, LeaseVersions, renewLease } from "./node_requests.ts";
+import { forgetLease, type LeaseApi, LeaseVersions, queryLease, renewLease } from "./node_requests.ts";
 
 /** A kube-node-lease namespace in memory that counts the apiserver calls made to it. */
 class FakeLeases {
@@ -26,6 +26,19 @@ class FakeLeases {
       if (!lease) throw apiError(404);
       if (lease.metadata?.resourceVersion !== body.metadata?.resourceVersion) throw apiError(409);
       return this.#store(name, body);
+    },
+    readNamespacedLeaseWithHttpInfo: ({ name }: { name: string }) => {
+      this.calls.push("GET");
+      this.#fail();
+      const lease = this.leases.get(name);
+      if (!lease) throw apiError(404);
+      const text = JSON.stringify(lease);
+      return Promise.resolve({
+        httpStatusCode: 200,
+        headers: {},
+        data: lease,
+        body: { text: () => Promise.resolve(text) },
+      });
     },
     createNamespacedLeaseWithHttpInfo: ({ body }: { body: V1Lease }) => {
       this.calls.push("POST");
@@ -187,4 +200,34 @@ Deno.test("cached Lease versions are one per node and expire when a node stops r
   assert.equal(versions.size, 0);
   versions.set("c", undefined);
   assert.equal(versions.size, 0, "no resourceVersion, no entry");
+});
+
+Deno.test("a lease query answers as KubeEdge's cloud: the Lease as ObjectResp, or a NotFound Status the edge can read", async () => {
+  const fake = new FakeLeases();
+  const api = fake.api as unknown as Parameters<typeof queryLease>[0]["coordination"];
+  const query = newMessage({
+    source: "edged",
+    group: "meta",
+    operation: "query",
+    resource: "kube-node-lease/lease/edge-q",
+    content: null,
+  });
+  const missing = await queryLease({ coordination: api }, "edge-q", query);
+  // Replies go to the edge's meta handler: KubeEdge's edge routes by group and drops any group but resource.
+  assert.deepEqual(missing.route, {
+    source: "edgecontroller",
+    group: "resource",
+    operation: "response",
+    resource: "kube-node-lease/lease/edge-q",
+  });
+  assert.equal(missing.header.parent_msg_id, query.header.msg_id);
+  const err = (missing.content as { Err: { ErrStatus: { reason: string; code: number } } }).Err.ErrStatus;
+  assert.deepEqual([err.reason, err.code], ["NotFound", 404]);
+
+  await renewLease({ coordination: fake.api }, "edge-q", renewal("edge-q", "2026-01-01T00:00:00.000000Z"));
+  const found = await queryLease({ coordination: api }, "edge-q", query);
+  const content = found.content as { Object: V1Lease; Err: null };
+  assert.equal(content.Err, null);
+  assert.equal(content.Object.spec?.holderIdentity, "edge-q");
+  assert.equal(found.header.resourceversion, content.Object.metadata?.resourceVersion);
 });

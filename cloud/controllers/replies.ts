@@ -1,11 +1,13 @@
 /**
- * Replies to edge requests, as upstream's edgecontroller writes them: operation "response" with
- * parent_msg_id = the request's msg_id and the request's route otherwise; content {"Object": ..., "Err": null}
- * for writes, the object itself for queries, "OK" for pod deletes. Failures are `error` replies.
+ * Replies to edge requests, as upstream's edgecontroller writes them: source "edgecontroller", group
+ * "resource", operation "response", the request's resource, parent_msg_id = the request's msg_id; content
+ * {"Object": ..., "Err": null} for writes, the object itself for queries, "OK" for pod deletes. A KubeEdge
+ * edge routes replies by group and drops any other group ("no handler found for the message"), so the
+ * request's own route (e.g. edged/meta) must not come back. Failures are `error` replies, except a missing
+ * object, which is a `response` whose Err is the apiserver's NotFound Status (what a KubeEdge edge decodes).
  */
 import { errorTo, type Message, newMessage } from "../../lib/protocol/mod.ts";
 import { isResourceVersion } from "../../lib/protocol/mod.ts";
-import { isKnownGroup } from "../../lib/protocol/mod.ts";
 
 export interface ObjectResp<T> {
   readonly Object: T;
@@ -35,14 +37,29 @@ export function errorReply(request: Message, reason: string): Message<string> {
   return errorTo(request, reason);
 }
 
+/** `{"Object": null, "Err": {"ErrStatus": <404 Status>}}`, as upstream marshals an apiserver NotFound. */
+export function notFoundResponse(
+  request: Message,
+  what: { group: string; kind: string; name: string },
+): Message<{ Object: null; Err: { ErrStatus: Record<string, unknown> } }> {
+  const plural = what.group ? `${what.kind}.${what.group}` : what.kind;
+  const ErrStatus = {
+    metadata: {},
+    status: "Failure",
+    message: `${plural} "${what.name}" not found`,
+    reason: "NotFound",
+    details: { name: what.name, group: what.group, kind: what.kind },
+    code: 404,
+  };
+  return response(request, { Object: null, Err: { ErrStatus } }, undefined);
+}
+
 function response<C>(request: Message, content: C, resourceVersion: string | undefined): Message<C> {
-  const { source, group, resource } = request.route;
   return newMessage({
-    source,
-    // The route's group is the request's; a group outside the known set answers as "resource".
-    group: isKnownGroup(group) ? group : "resource",
+    source: "edgecontroller",
+    group: "resource",
     operation: "response",
-    resource,
+    resource: request.route.resource,
     content,
     parentId: request.header.msg_id,
     ...(resourceVersion && isResourceVersion(resourceVersion) ? { resourceVersion } : {}),
