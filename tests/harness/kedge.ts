@@ -84,10 +84,13 @@ export interface JoinedEdge {
   certDir: string;
 }
 
+/** A cloud an edge can join: kedge's (token from `cloudcore gettoken`) or another that gives its token. */
+export type JoinTarget = Cloud | { ports: { websocket: number; https: number }; token: string };
+
 /** `edgecore join`, then the config made fit for a test: its own store, no containerd unless given. */
 export async function joinEdge(
   run: RunDir,
-  cloud: Cloud,
+  cloud: JoinTarget,
   name: string,
   overrides: (config: Record<string, Record<string, Record<string, unknown>>>) => void = () => {},
 ): Promise<JoinedEdge> {
@@ -97,7 +100,7 @@ export async function joinEdge(
     "join",
     `--cloudcore-ipport=127.0.0.1:${cloud.ports.websocket}`,
     `--certport=${cloud.ports.https}`,
-    `--token=${await getToken(cloud)}`,
+    `--token=${"token" in cloud ? cloud.token : await getToken(cloud)}`,
     `--node-name=${name}`,
     `--config=${configFile}`,
     `--cert-dir=${certDir}`,
