@@ -17,6 +17,7 @@ import { join, relative } from "node:path";
 import { createRunDir, DEFAULT_ROOT, type Reaped, reapOrphans } from "./cluster/processes.ts";
 import { parseDenoTestOutput, stripAnsi } from "./runner/deno_output.ts";
 import { type Outcome, runTestProcess, type TestUnit } from "./runner/test_process.ts";
+import { longestFirst, readDurations, writeDurations } from "./runner/durations.ts";
 
 const TEST_FILE = /(^|[_.])test\.(ts|tsx|mts|js|mjs|jsx)$/;
 const GRACE_MS = 10_000;
@@ -162,6 +163,7 @@ async function worker(queue: TestUnit[]): Promise<void> {
       signal: interrupt.signal,
     });
     running.delete(unit.name);
+    if (!outcome.timedOut && !outcome.aborted) durations.set(unit.name, outcome.ms);
     report(outcome);
     // Its run folders now have a dead owner: kill what it left outside its group (shims, containers).
     await reapOrphans(DEFAULT_ROOT, { onReaped: (r) => printReaped(r) });
@@ -174,12 +176,14 @@ print(
     Math.min(jobs, units.length)
   } at a time, ${timeoutS} s each at most`,
 );
-const queue = [...units];
+const durations = readDurations();
+const queue = longestFirst(units, durations);
 await Promise.all(Array.from({ length: Math.min(jobs, units.length) }, () => worker(queue)));
 for (const unit of queue) failures.push(`${unit.name} (not run: interrupted)`);
 // No test runs now: also whatever names a run folder that is gone.
 await reapOrphans(DEFAULT_ROOT, { vanished: true, onReaped: (r) => printReaped(r) });
 await run.remove();
+writeDurations(durations);
 if (failures.length) print(`failed: ${failures.join("; ")}`);
 print(`took ${Math.round((Date.now() - started) / 1000)} s`);
 print(stripAnsi(`${passed} passed, ${failed} failed`));
