@@ -60,8 +60,11 @@ export async function startEdgeCore(
       keyFile: edgeHub.tlsPrivateKeyFile,
     };
 
-    // The hub calls back into parts made after it; they exist before it can connect (it dials async).
+    // The hub calls back into parts made after it, and may connect (and receive) while they are still being
+    // made: its callbacks wait until everything is wired. (Before, a fast connect hit a handler not yet
+    // defined: the delivery failed unacked and the connect skipped node registration.)
     let onConnected: () => void = () => {};
+    const wired = Promise.withResolvers<void>();
     // Not joined yet (no cloud address): run from the store and static pods alone.
     const hub = edgeHub.websocket.server === "" ? offlineHub() : startEdgeHub({
       server: edgeHub.websocket.server,
@@ -71,8 +74,11 @@ export async function startEdgeCore(
       heartbeatMs: edgeHub.heartbeat * 1000,
       maxMessageBytes: edgeHub.maxMessageBytes,
       log: log.child({ module: "edgehub" }),
-      onMessage: (message) => handleCloudMessage(message),
-      onConnect: () => onConnected(),
+      onMessage: async (message) => {
+        await wired.promise;
+        return handleCloudMessage(message);
+      },
+      onConnect: () => void wired.promise.then(() => onConnected()),
       signal: lifetime,
     });
     closers.push(() => hub.close());
@@ -152,6 +158,8 @@ export async function startEdgeCore(
         await devices.onConnected().catch((error) => log.warn("device reports not sent", { error }));
       })();
     };
+
+    wired.resolve();
 
     if (edgeHub.rotateCertificates && edgeHub.httpServer) {
       const rotation = runCertificateRotation({
