@@ -249,9 +249,17 @@ export async function spawnLogged(
   };
 }
 
+/** Ports this process handed out: the kernel may give a just-closed port 0 again, and two parts of one test
+ * listening on the same port fail with EADDRINUSE (seen: an edgecore's kubelet server and MetaServer). */
+const handedOut = new Set<number>();
+
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+  for (;;) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    listener.close();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
