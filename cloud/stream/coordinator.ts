@@ -144,6 +144,28 @@ export function startStreamCoordinator(o: StreamCoordinatorOptions): StreamCoord
     }
   };
 
+  /** Nodes whose stream endpoint could not be written yet (the tunnel may come before the Node exists). */
+  const unpublished = new Map<string, number>();
+  const publishEndpoint = async (node: string, port: number) => {
+    try {
+      await core.patchNodeStatus({
+        name: node,
+        body: {
+          status: {
+            addresses: [{ type: "InternalIP", address: o.advertiseAddress }],
+            daemonEndpoints: { kubeletEndpoint: { Port: port } },
+          },
+        },
+      }, MERGE);
+      unpublished.delete(node);
+    } catch (error) {
+      if (!unpublished.has(node)) {
+        log.info("node stream endpoint not written yet", { node, status: apiStatusOf(error) });
+      }
+      unpublished.set(node, port);
+    }
+  };
+
   const sync = async () => {
     const data = (await readPorts())?.data ?? {};
     for (const [node, value] of Object.entries(data)) {
@@ -156,6 +178,7 @@ export function startStreamCoordinator(o: StreamCoordinatorOptions): StreamCoord
     for (const node of held) {
       await writeLease(node).catch((error) => log.warn("stream lease renewal failed", { node, error }));
     }
+    for (const [node, port] of unpublished) if (held.has(node)) await publishEndpoint(node, port);
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const loop = () => {
@@ -172,20 +195,11 @@ export function startStreamCoordinator(o: StreamCoordinatorOptions): StreamCoord
       const port = await assignPort(node);
       await o.streamServer.listen(node, port);
       await writeLease(node);
-      await core.patchNodeStatus({
-        name: node,
-        body: {
-          status: {
-            addresses: [{ type: "InternalIP", address: o.advertiseAddress }],
-            daemonEndpoints: { kubeletEndpoint: { Port: port } },
-          },
-        },
-      }, MERGE).catch((error) =>
-        log.info("node stream endpoint not written", { node, status: apiStatusOf(error) })
-      );
+      await publishEndpoint(node, port);
     },
     async nodeDisconnected(node) {
       held.delete(node);
+      unpublished.delete(node);
       try {
         const lease = await coordination.readNamespacedLease({ name: leaseName(node), namespace });
         if (lease.spec?.holderIdentity !== o.replica) return;
