@@ -1,6 +1,7 @@
 /**
  * Simulated edges for bench/cloudhub.ts: one process holding edges [from, to) of the certificates in
- * DIR/edges.json, each a `ws` client with its own client certificate, like upstream edgehub.
+ * DIR/edges.json, each a `ws` client with its own client certificate, like upstream edgehub (dialled and
+ * paced by the helpers of bench/edge_sim_messages.ts, as the simulated edges of bench/edge_sim.ts).
  *
  *   deno run --frozen --allow-all bench/cloudhub_client.ts --port P --dir DIR --from A --to B \
  *     [--rate CONNECTS_PER_S] [--concurrency C] [--max-seconds S]
@@ -15,6 +16,7 @@
 import process from "node:process";
 import { WebSocket } from "ws";
 import { encode, keepaliveMessage, type Message, newMessage } from "../lib/protocol/mod.ts";
+import { dialEdge, everyWhileOpen } from "./edge_sim_messages.ts";
 
 interface Credentials {
   readonly certPem: string;
@@ -54,7 +56,6 @@ function print(value: unknown): void {
 /** msg_id -> send time, for requests in flight. */
 const pending = new Map<string, number>();
 const sockets = new Set<WebSocket>();
-const timers = new Set<ReturnType<typeof setTimeout>>();
 let measuring = false;
 let stopping = false;
 const win = newWindow();
@@ -128,55 +129,19 @@ function run(index: number, ws: WebSocket): void {
   const sendKeepalive = () => {
     if (ws.readyState === WebSocket.OPEN) ws.send(encode(keepaliveMessage()));
   };
-  const every = (ms: number, fn: () => void) => {
-    const first = setTimeout(() => {
-      timers.delete(first);
-      if (ws.readyState !== WebSocket.OPEN) return;
-      fn();
-      const interval = setInterval(fn, ms);
-      timers.add(interval);
-      ws.once("close", () => {
-        clearInterval(interval);
-        timers.delete(interval);
-      });
-    }, Math.random() * ms);
-    timers.add(first);
-  };
-  every(REQUEST_EVERY_MS, sendRequest);
-  every(KEEPALIVE_EVERY_MS, sendKeepalive);
+  everyWhileOpen(ws, REQUEST_EVERY_MS, sendRequest);
+  everyWhileOpen(ws, KEEPALIVE_EVERY_MS, sendKeepalive);
 }
 
-function dial(index: number, creds: Credentials): Promise<WebSocket> {
-  const node = `edge-${index}`;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`wss://127.0.0.1:${port}/p/${node}/events`, {
-      ca: caPem,
-      cert: creds.certPem,
-      key: creds.keyPem,
-      headers: { node_id: node, project_id: "p" },
-      perMessageDeflate: false,
-      handshakeTimeout: 30_000,
-    });
-    let opened = false;
-    ws.on("message", onReply);
-    ws.on("error", (err) => {
-      if (!opened) reject(err);
-    });
-    ws.once("unexpected-response", (_req, res) => {
-      res.resume();
-      ws.terminate();
-      reject(new Error(`HTTP ${res.statusCode}`));
-    });
-    ws.once("open", () => {
-      opened = true;
-      sockets.add(ws);
-      ws.once("close", () => {
-        sockets.delete(ws);
-        if (measuring && !stopping) win.disconnects++;
-      });
-      resolve(ws);
-    });
+async function dial(index: number, creds: Credentials): Promise<WebSocket> {
+  const ws = await dialEdge(port, caPem, `edge-${index}`, creds);
+  ws.on("message", onReply);
+  sockets.add(ws);
+  ws.once("close", () => {
+    sockets.delete(ws);
+    if (measuring && !stopping) win.disconnects++;
   });
+  return ws;
 }
 
 async function connectAll(): Promise<void> {
@@ -254,7 +219,6 @@ function exit(code: number): void {
   clearTimeout(deadline);
   clearInterval(sweeper);
   clearInterval(lagTimer);
-  for (const t of timers) clearTimeout(t);
   for (const ws of sockets) ws.terminate();
   Deno.exit(code);
 }

@@ -15,9 +15,8 @@
 //    CN=kedge-cloudcore), cloudcore RSS and CPU, during the burst and over a --steady s window after it.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { x509 } from "../lib/pki/mod.ts";
 import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
-import { keyPairFromSec1 } from "../cloud/certs/key_der.ts";
+import { writeSimEdgeCredentials } from "./edge_sim_certs.ts";
 import { controlPlaneBinaries, createRunDir, startControlPlane } from "../tests/cluster/mod.ts";
 import type { ControlPlane } from "../tests/cluster/mod.ts";
 import { kubeconfigYaml } from "../tests/cluster/cluster_pki.ts";
@@ -668,27 +667,8 @@ async function simulated() {
       "GET",
       "/api/v1/namespaces/kubeedge/secrets/casecret",
     );
-    const der = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const ca = {
-      cert: new x509.X509Certificate(der(secret.data.cadata!)),
-      keys: await keyPairFromSec1(der(secret.data.cakeydata!)),
-    };
     const names = Array.from({ length: NODES }, (_, i) => `sim-${String(i).padStart(3, "0")}`);
-    const creds = await Promise.all(names.map(async (name) => {
-      const leaf = await issueCertificate({
-        ca,
-        commonName: `system:node:${name}`,
-        organizations: ["system:nodes"],
-        usages: ["client"],
-      });
-      return {
-        name,
-        certPem: certificateToPem(leaf.cert),
-        keyPem: await privateKeyToPem(leaf.keys!.privateKey),
-      };
-    }));
-    await Deno.writeTextFile(join(run.path, "ca.pem"), certificateToPem(ca.cert));
-    await Deno.writeTextFile(join(run.path, "edges.json"), JSON.stringify(creds));
+    await writeSimEdgeCredentials(secret.data, names, run.path);
     for (
       let i = 0;
       (await kube.raw("GET", "/api/v1/namespaces/default/serviceaccounts/default")).status !== 200;
