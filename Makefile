@@ -68,6 +68,12 @@ install: ## copy dist/ binaries to $(PREFIX)/bin and the units to /etc/systemd/s
 demo: deps control-plane ## control plane, containerd, cloudcore, a joined edgecore, a pod and a device; then stop
 	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" $(DENO) run --frozen --allow-all tests/demo/demo.ts
 
+MINUTES ?= 30
+SOAK_ARGS ?=
+.PHONY: soak
+soak: deps control-plane ## not in `make test`: control plane, real edgecore, 50 simulated edges, churn and restarts for MINUTES (30) min; consistency, memory slopes (docs/soak.md)
+	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" $(DENO) run --frozen --allow-all bench/soak.ts --minutes $(MINUTES) $(SOAK_ARGS)
+
 cluster-up: deps control-plane ## start the test control plane for a person; kubeconfig in .kedge/kubeconfig
 	@mkdir -p .kedge
 	@if [ -f .kedge/cluster.pid ] && kill -0 "$$(cat .kedge/cluster.pid)" 2>/dev/null; then echo "already up: export KUBECONFIG=$$PWD/.kedge/kubeconfig"; exit 0; fi
