@@ -3,7 +3,9 @@
  * interval (1 s), carrying the latest value of every property reported meanwhile. The first report after a
  * quiet interval is written at once and `submit` resolves after that write; later ones join the next write
  * and `submit` resolves as soon as they are held. A failed write keeps its values (under newer ones) and is
- * tried again an interval later, unless the device is gone.
+ * tried again after a jittered backoff that doubles per failure of that device up to `maxRetryMs`, unless
+ * the device is gone. While the apiserver is away this keeps the writes (each a TLS connection attempt,
+ * which the runtime holds on to for a while) and the warn lines (one per WARN_INTERVAL_MS) few.
  */
 import type { Logger } from "../../lib/log.ts";
 import type { DeviceStatus, StatusUpdate, TwinStatus } from "./wire.ts";
@@ -17,7 +19,11 @@ export interface StatusWriterOptions {
   readonly isGone: (error: unknown) => boolean;
   readonly log: Logger;
   readonly intervalMs?: number;
+  /** Longest wait before retrying a device whose writes fail. */
+  readonly maxRetryMs?: number;
   readonly now?: () => number;
+  /** [0, 1); tests pass a fixed one. */
+  readonly random?: () => number;
   readonly onWrite?: (outcome: "ok" | "error") => void;
   readonly onCoalesced?: () => void;
 }
@@ -27,6 +33,9 @@ interface Entry {
   timer?: ReturnType<typeof setTimeout>;
   writing?: Promise<void>;
   lastWriteAt: number;
+  /** Failed writes in a row; the next write waits until `retryAt`. */
+  failures: number;
+  retryAt: number;
   /** What this writer wrote last, overlaid on the cache (which may not show it yet). */
   written: Map<string, Omit<TwinStatus, "propertyName">>;
   state?: string;
@@ -34,25 +43,34 @@ interface Entry {
 }
 
 export const DEFAULT_STATUS_INTERVAL_MS = 1000;
+export const DEFAULT_MAX_RETRY_MS = 30_000;
+/** At most one warn line about failed writes per this long; the rest are counted into the next line. */
+export const WARN_INTERVAL_MS = 30_000;
 
 export class StatusWriter {
   readonly #o: StatusWriterOptions;
   readonly #interval: number;
+  readonly #maxRetry: number;
   readonly #now: () => number;
+  readonly #random: () => number;
   readonly #entries = new Map<string, Entry>();
   #stopped = false;
+  #warnedAt = -Infinity;
+  #unwarned = 0;
 
   constructor(options: StatusWriterOptions) {
     this.#o = options;
     this.#interval = options.intervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
+    this.#maxRetry = Math.max(this.#interval, options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS);
     this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
   }
 
   /** Holds `update` for device `key`; resolves after the write when it is written at once. */
   submit(key: string, update: StatusUpdate): Promise<void> {
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = { lastWriteAt: -Infinity, written: new Map() };
+      entry = { lastWriteAt: -Infinity, failures: 0, retryAt: -Infinity, written: new Map() };
       this.#entries.set(key, entry);
     }
     entry.pending = merge(entry.pending, update);
@@ -60,7 +78,7 @@ export class StatusWriter {
       this.#o.onCoalesced?.();
       return Promise.resolve();
     }
-    const wait = entry.lastWriteAt + this.#interval - this.#now();
+    const wait = this.#wait(entry);
     if (wait <= 0 && !this.#stopped) return this.#write(key, entry);
     this.#o.onCoalesced?.();
     this.#schedule(key, entry, wait);
@@ -111,6 +129,7 @@ export class StatusWriter {
       try {
         await this.#o.patch(key, status);
         this.#o.onWrite?.("ok");
+        entry.failures = 0;
         for (const [prop, twin] of update.twins) {
           entry.written.set(prop, { ...entry.written.get(prop), ...twin });
         }
@@ -122,7 +141,9 @@ export class StatusWriter {
           this.forget(key);
           return;
         }
-        this.#o.log.warn("device status write failed", { device: key, error });
+        entry.failures++;
+        entry.retryAt = this.#now() + this.#retryDelay(entry.failures);
+        this.#warn(key, error);
         // Newer values win over the ones that failed.
         entry.pending = entry.pending ? merge(update, entry.pending) : update;
       }
@@ -130,11 +151,38 @@ export class StatusWriter {
     const writing = run().finally(() => {
       entry.writing = undefined;
       if (entry.pending && this.#entries.get(key) === entry) {
-        this.#schedule(key, entry, entry.lastWriteAt + this.#interval - this.#now());
+        this.#schedule(key, entry, this.#wait(entry));
       }
     });
     entry.writing = writing;
     return writing;
+  }
+
+  /** Milliseconds until `entry` may be written: an interval after its last write, later after failures. */
+  #wait(entry: Entry): number {
+    return Math.max(entry.lastWriteAt + this.#interval, entry.retryAt) - this.#now();
+  }
+
+  /** Interval x 2^(failures-1), capped, then jittered into its upper half so retries spread out. */
+  #retryDelay(failures: number): number {
+    const ceiling = Math.min(this.#maxRetry, this.#interval * 2 ** Math.min(failures - 1, 30));
+    return Math.round(ceiling / 2 + this.#random() * ceiling / 2);
+  }
+
+  #warn(key: string, error: unknown): void {
+    const now = this.#now();
+    if (now - this.#warnedAt < WARN_INTERVAL_MS) {
+      this.#unwarned++;
+      return;
+    }
+    const folded = this.#unwarned;
+    this.#warnedAt = now;
+    this.#unwarned = 0;
+    this.#o.log.warn("device status write failed, retrying with backoff", {
+      device: key,
+      error,
+      ...(folded ? { moreFailuresSinceLastWarn: folded } : {}),
+    });
   }
 
   /** The whole status to write: the cache, what this writer wrote since, then the update. */

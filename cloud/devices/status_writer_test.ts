@@ -77,6 +77,35 @@ Deno.test("status writer retries a failed write an interval later, newer values 
   await w.stop();
 });
 
+Deno.test("status writer backs off a device whose writes keep failing, warns once, and writes at once again after a success", async () => {
+  let failing = true;
+  let attempts = 0;
+  const warns: unknown[] = [];
+  const w = new StatusWriter({
+    current: () => ({}),
+    patch: () => {
+      attempts++;
+      return failing ? Promise.reject(new Error("connection refused")) : Promise.resolve();
+    },
+    isGone: () => false,
+    log: createLogger({ level: "warn", write: (line) => warns.push(line) }),
+    intervalMs: 20,
+    maxRetryMs: 1000,
+    random: () => 1,
+  });
+  await w.submit("default/t1", reported("1", 1));
+  // Retries at 20, 60, 140 and 300 ms (doubling); a fixed interval would have tried 25 times.
+  await sleep(500);
+  assert.ok(attempts >= 4 && attempts <= 6, `attempts in 500 ms while failing: ${attempts}`);
+  assert.equal(warns.length, 1, "one warn line for a run of failures");
+  failing = false;
+  await sleep(700);
+  const afterRecovery = attempts;
+  await w.submit("default/t1", reported("2", 2));
+  assert.equal(attempts, afterRecovery + 1, "after a success the next report is written at once");
+  await w.stop();
+});
+
 Deno.test("status writer writes what it holds on stop", async () => {
   const { w, writes } = writer({ intervalMs: 10_000 });
   await w.submit("default/t1", reported("1", 1));
