@@ -15,6 +15,7 @@ import { PodStatusUplink } from "./meta/pod_status.ts";
 import { reportHoldings } from "./meta/resync.ts";
 import { StoreObjects } from "./meta/store_objects.ts";
 import { objectFetcher } from "./meta/object_query.ts";
+import { ServiceAccountTokens } from "./meta/service_account_tokens.ts";
 import { UpstreamSender } from "./meta/upstream.ts";
 import { NodeAgent } from "./node/node_agent.ts";
 import { readNodeFacts } from "./node/node_info.ts";
@@ -135,6 +136,7 @@ export async function startEdgeCore(
     closers.push(() => servers.close());
     const devices = startEdgeDevices({ store, hub, config, nodeName, log });
     closers.push(() => devices.close());
+    objects.tokens = new ServiceAccountTokens(hub, log.child({ module: "tokens" }));
     objects.fetcher = objectFetcher(
       hub,
       (delivery) => void (applyCloudMessage(store, objects, delivery, log) !== "ignored" && servers.notify()),

@@ -2,6 +2,7 @@
 // connect, the edge's requests, and node authorization. The hub is replaced by a recorder of deliveries.
 import assert from "node:assert/strict";
 import {
+  AuthenticationV1Api,
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
@@ -14,7 +15,7 @@ import { type Delivery, type Downstream } from "../cloud/controllers/mod.ts";
 import { createEdgeControllers, type EdgeControllers, syncReportResource } from "../cloud/controllers/mod.ts";
 import { createLogger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
-import { buildResource, type Message, newMessage } from "../lib/protocol/mod.ts";
+import { buildResource, type Message, newMessage, replyOutcome } from "../lib/protocol/mod.ts";
 import { startControlPlane } from "./cluster/mod.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
@@ -464,8 +465,12 @@ Deno.test("edge controllers on a real apiserver", async (t) => {
               preconditions: { uid: "11111111-2222-4333-8444-555555555555" },
             }),
           );
-          assert.equal(wrong?.route.operation, "error");
-          assert.match(String(wrong?.content), /^Cannot delete apps\/pod\/web: apiserver answered 409/);
+          const wrongOutcome = replyOutcome(wrong!);
+          assert.equal(wrong?.route.operation, "response");
+          assert.ok(!wrongOutcome.ok);
+          assert.equal(wrongOutcome.code, 409, "the apiserver's Status is passed on");
+          assert.equal(wrongOutcome.statusReason, "Conflict");
+          assert.match(wrongOutcome.reason, /^Cannot delete apps\/pod\/web: apiserver answered 409/);
           assert.ok(
             await core.readNamespacedPod({ name: "web", namespace: "apps" }),
             "a wrong uid deletes nothing",
@@ -545,9 +550,14 @@ Deno.test("edge controllers on a real apiserver", async (t) => {
           for (const [message, operation, reason] of cases) {
             const before = deniedCount(registry, operation, reason);
             const reply = await c.handleEdgeRequest("edge-a", message);
-            assert.equal(reply?.route.operation, "error", `${message.route.resource} is refused`);
+            const outcome = replyOutcome(reply!);
+            assert.ok(!outcome.ok, `${message.route.resource} is refused`);
+            assert.equal(reply?.route.operation, "response", "a failure as upstream answers one");
+            assert.equal(reply?.route.source, "edgecontroller");
+            assert.equal(outcome.code, 403);
+            assert.equal(outcome.statusReason, "Forbidden");
             assert.equal(reply?.header.parent_msg_id, message.header.msg_id);
-            assert.match(String(reply?.content), /forbidden/);
+            assert.match(outcome.reason, /forbidden/);
             assert.equal(
               deniedCount(registry, operation, reason),
               before + 1,
@@ -578,8 +588,82 @@ Deno.test("edge controllers on a real apiserver", async (t) => {
           );
           // A request the cloud does not serve is denied the same way.
           const odd = await c.handleEdgeRequest("edge-a", request("update", "apps/service/x", {}));
-          assert.equal(odd?.route.operation, "error");
+          assert.equal(replyOutcome(odd!).ok, false);
           assert.equal(deniedCount(registry, "update", "unsupported"), 1);
+        });
+      },
+    );
+
+    await t.step(
+      "service-account tokens: granted for a pod of the node, bound to it; refused for any other pod or account",
+      async () => {
+        // Created first, so that the controllers' caches hold them when they start.
+        await core.createNamespacedServiceAccount({
+          namespace: "apps",
+          body: { metadata: { name: "robot" } },
+        });
+        const mine = await pod("apps", "token-a", "edge-a", { serviceAccountName: "robot" });
+        const theirs = await pod("apps", "token-b", "edge-b", { serviceAccountName: "robot" });
+        await withControllers(async (c, _rec, registry) => {
+          const tokenRequest = (p: V1Pod, uid = p.metadata!.uid) => ({
+            apiVersion: "authentication.k8s.io/v1",
+            kind: "TokenRequest",
+            spec: {
+              audiences: ["https://kubernetes.default.svc.cluster.local"],
+              expirationSeconds: 3600,
+              boundObjectRef: { apiVersion: "v1", kind: "Pod", name: p.metadata!.name, uid },
+            },
+          });
+          const granted = await c.handleEdgeRequest(
+            "edge-a",
+            request("query", "apps/serviceaccounttoken/robot", tokenRequest(mine)),
+          );
+          assert.equal(granted?.route.operation, "response");
+          assert.equal(granted?.route.source, "edgecontroller");
+          const tr = granted?.content as {
+            kind?: string;
+            status?: { token?: string; expirationTimestamp?: string };
+          };
+          assert.equal(tr.kind, "TokenRequest", JSON.stringify(granted?.content).slice(0, 300));
+          assert.ok(
+            tr.status?.token && tr.status.expirationTimestamp,
+            "the apiserver's token and its expiry",
+          );
+          // The apiserver itself says whose token it is and which pod it is bound to.
+          const review = await kc.makeApiClient(AuthenticationV1Api).createTokenReview({
+            body: { spec: { token: tr.status!.token! } },
+          });
+          assert.equal(review.status?.authenticated, true);
+          assert.equal(review.status?.user?.username, "system:serviceaccount:apps:robot");
+          assert.deepEqual(review.status?.user?.extra?.["authentication.kubernetes.io/pod-name"], [
+            "token-a",
+          ]);
+
+          const refused: [string, Message][] = [
+            ["another node's pod", request("query", "apps/serviceaccounttoken/robot", tokenRequest(theirs))],
+            [
+              "an account the pod does not run as",
+              request("query", "apps/serviceaccounttoken/default", tokenRequest(mine)),
+            ],
+            [
+              "a stale uid",
+              request(
+                "query",
+                "apps/serviceaccounttoken/robot",
+                tokenRequest(mine, "00000000-0000-4000-8000-000000000000"),
+              ),
+            ],
+            [
+              "no bound pod",
+              request("query", "apps/serviceaccounttoken/robot", { spec: { audiences: ["x"] } }),
+            ],
+          ];
+          for (const [what, message] of refused) {
+            const before = deniedCount(registry, "query", "token_not_bound");
+            const outcome = replyOutcome((await c.handleEdgeRequest("edge-a", message))!);
+            assert.ok(!outcome.ok && outcome.code === 403, `${what}: ${JSON.stringify(outcome)}`);
+            assert.equal(deniedCount(registry, "query", "token_not_bound"), before + 1, `${what} is counted`);
+          }
         });
       },
     );

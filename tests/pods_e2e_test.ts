@@ -8,6 +8,7 @@ import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
 import { kubectlFor } from "./harness/kubectl.ts";
+import { assertPodToken } from "./harness/service_account.ts";
 
 interface PodJson {
   metadata: { name: string; uid: string; deletionTimestamp?: string };
@@ -105,12 +106,13 @@ spec:
       new Set((await cri.listContainers()).filter((c) => c.state === "CONTAINER_RUNNING").map((c) => c.id));
 
     await t.step(
-      "kubectl apply: every replica Running and Ready; the file and the variable are right inside",
+      "kubectl apply: every replica Running and Ready; the file, the variable and the pod's own token are right inside",
       async () => {
         await kubectl(["apply", "-f", "-"], manifest("hello edge"));
         for (const pod of await liveReady(3)) {
           assert.equal(await exec(cri, idOf(pod), "cat /etc/demo/greeting.txt"), "hello edge");
           assert.equal(await exec(cri, idOf(pod), 'printf %s "$TOKEN"'), "s3cret");
+          await assertPodToken(kubectl, cri, idOf(pod), { namespace: "default", name: pod.metadata.name });
         }
       },
     );

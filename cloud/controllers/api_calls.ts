@@ -14,6 +14,7 @@ import {
   setHeaderOptions,
 } from "@kubernetes/client-node";
 import { apiStatusOf } from "../kube/mod.ts";
+import type { FailureStatus } from "./replies.ts";
 
 // client-node reads a response body once, to deserialize it; this keeps the text so rawBody can read it again.
 const keepBody: ObservableMiddleware = {
@@ -65,6 +66,38 @@ export function apiFailureText(error: unknown): string {
     }
   }
   return `apiserver answered ${status}${message ? `: ${message}` : ""}`;
+}
+
+/**
+ * The Status to send an edge for a failed apiserver call: the apiserver's own (code, reason, message,
+ * details) when it answered with one, 503 ServiceUnavailable when it could not be reached.
+ */
+export function apiFailureStatus(error: unknown, what: string): FailureStatus {
+  const code = apiStatusOf(error);
+  if (code === undefined) {
+    return { code: 503, reason: "ServiceUnavailable", message: `Cannot ${what}: ${apiFailureText(error)}` };
+  }
+  const body = (error as { body?: unknown }).body;
+  let parsed: Record<string, unknown> = {};
+  if (typeof body === "string") {
+    try {
+      const value: unknown = JSON.parse(body);
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+        parsed = value as Record<string, unknown>;
+      }
+    } catch {
+      // Not a Status: the text below says what the apiserver answered.
+    }
+  }
+  const details = parsed.details;
+  return {
+    code,
+    reason: typeof parsed.reason === "string" ? parsed.reason : code >= 500 ? "InternalError" : "BadRequest",
+    message: `Cannot ${what}: ${apiFailureText(error)}`,
+    ...(typeof details === "object" && details !== null && !Array.isArray(details)
+      ? { details: details as Record<string, unknown> }
+      : {}),
+  };
 }
 
 export { apiStatusOf };

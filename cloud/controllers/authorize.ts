@@ -1,11 +1,14 @@
 /**
  * Node authorization for every request an edge makes, decided from the informer caches before anything
  * reaches the apiserver. Node X may touch only: Node X and its status, Lease X in kube-node-lease, pods
- * bound to X (status, delete), events about Node X or its pods, and the ConfigMaps and Secrets that pods
- * bound to X refer to. A body must not name another object than its resource does.
+ * bound to X (status, delete), events about Node X or its pods, the ConfigMaps and Secrets that pods
+ * bound to X refer to, and tokens of a service account bound to a pod of X that runs as it (the apiserver's
+ * node authorizer and NodeRestriction say the same). A body must not name another object than its resource
+ * does.
  */
 import { contentObject, type EdgeRequest, isPlainObject, NODE_LEASE_NAMESPACE } from "./edge_request.ts";
 import { referenceKey } from "./pod_references.ts";
+import { readTokenRequestSpec } from "./token_requests.ts";
 import type { ReferenceKey } from "./types.ts";
 
 /** Metric label values: a closed set. */
@@ -16,6 +19,7 @@ export type DenyReason =
   | "not_referenced"
   | "event_not_own_object"
   | "body_mismatch"
+  | "token_not_bound"
   | "unsupported";
 
 export type Decision =
@@ -25,7 +29,7 @@ export type Decision =
 /** What authorization reads from the caches. */
 export interface AuthorizationView {
   /** spec.nodeName and uid of a cached pod, or undefined when the cloud has no such pod. */
-  pod(namespace: string, name: string): { node?: string; uid?: string } | undefined;
+  pod(namespace: string, name: string): { node?: string; uid?: string; serviceAccount?: string } | undefined;
   /** True while a pod bound to edge node `node` refers to the object. */
   references(node: string, key: ReferenceKey): boolean;
 }
@@ -80,6 +84,8 @@ export function authorize(
       if (!same.allowed) return same;
       return eventAboutNode(node, request.namespace, event, view);
     }
+    case "serviceAccountToken":
+      return tokenBoundToOwnPod(node, request.namespace, request.name, content, view);
     case "query":
       return view.references(node, referenceKey(request.type, request.namespace, request.name))
         ? ALLOW
@@ -98,6 +104,32 @@ function sameName(body: Record<string, unknown>, name: string, namespace: string
   }
   if (namespace !== undefined && meta.namespace !== undefined && meta.namespace !== namespace) {
     return deny("body_mismatch", `content is in namespace ${String(meta.namespace)}, not ${namespace}`);
+  }
+  return ALLOW;
+}
+
+/** The token is bound (by kind, name and uid) to a pod of `node` in the namespace, running as the account. */
+function tokenBoundToOwnPod(
+  node: string,
+  namespace: string,
+  serviceAccount: string,
+  content: unknown,
+  view: AuthorizationView,
+): Decision {
+  const ref = readTokenRequestSpec(content).boundObjectRef;
+  const what = `a token of ${namespace}/${serviceAccount}`;
+  if (ref?.kind !== "Pod" || typeof ref.name !== "string" || typeof ref.uid !== "string") {
+    return deny("token_not_bound", `${what} must be bound to a pod (boundObjectRef kind Pod, name, uid)`);
+  }
+  const pod = view.pod(namespace, ref.name);
+  if (pod?.node !== node || pod.uid !== ref.uid) {
+    return deny(
+      "token_not_bound",
+      `${what} is bound to pod ${namespace}/${ref.name}, not a pod of node ${node}`,
+    );
+  }
+  if ((pod.serviceAccount ?? "default") !== serviceAccount) {
+    return deny("token_not_bound", `pod ${namespace}/${ref.name} does not run as ${serviceAccount}`);
   }
   return ALLOW;
 }

@@ -7,7 +7,7 @@ const view: AuthorizationView = {
     ns,
     name,
   ) => (ns === "ns" && name === "mine"
-    ? { node: "a", uid: "u-mine" }
+    ? { node: "a", uid: "u-mine", serviceAccount: "robot" }
     : ns === "ns" && name === "theirs"
     ? { node: "b", uid: "u-theirs" }
     : undefined),
@@ -85,6 +85,25 @@ Deno.test("events must be about the node itself or its own pods", () => {
 Deno.test("unreadable content is an EdgeRequestError, not a decision", () => {
   assert.throws(
     () => authorize("a", { kind: "registerNode", name: "a" }, "not json", view),
+    EdgeRequestError,
+  );
+});
+
+Deno.test("a node gets tokens only for a service account its own pod runs as, bound to that pod", () => {
+  const ask = (account: string, ref: unknown, node = "a") =>
+    reason(authorize(node, { kind: "serviceAccountToken", namespace: "ns", name: account }, {
+      spec: { audiences: ["api"], boundObjectRef: ref },
+    }, view));
+  const mine = { kind: "Pod", apiVersion: "v1", name: "mine", uid: "u-mine" };
+  assert.equal(ask("robot", mine), "allowed");
+  assert.equal(ask("robot", mine, "b"), "token_not_bound");
+  assert.equal(ask("default", mine), "token_not_bound");
+  assert.equal(ask("robot", { ...mine, uid: "u-old" }), "token_not_bound");
+  assert.equal(ask("robot", { ...mine, kind: "Secret" }), "token_not_bound");
+  assert.equal(ask("robot", undefined), "token_not_bound");
+  assert.equal(ask("robot", { kind: "Pod", name: "theirs", uid: "u-theirs" }), "token_not_bound");
+  assert.throws(
+    () => authorize("a", { kind: "serviceAccountToken", namespace: "ns", name: "robot" }, "[]", view),
     EdgeRequestError,
   );
 });

@@ -94,7 +94,12 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
   const view: AuthorizationView = {
     pod: (namespace, name) => {
       const pod = informers.caches.pods.get(name, namespace);
-      return pod ? { node: pod.spec?.nodeName, uid: pod.metadata?.uid } : undefined;
+      if (!pod) return undefined;
+      return {
+        node: pod.spec?.nodeName,
+        uid: pod.metadata?.uid,
+        serviceAccount: pod.spec?.serviceAccountName,
+      };
     },
     references: (node, key) => index.references(node, key),
   };

@@ -24,6 +24,7 @@ export type EdgeRequest =
     readonly namespace: string;
     readonly name: string;
   }
+  | { readonly kind: "serviceAccountToken"; readonly namespace: string; readonly name: string }
   | { readonly kind: "syncReport"; readonly name: string };
 
 /** A request whose content cannot be used: the edge gets an error reply naming `message`. */
@@ -65,6 +66,8 @@ export function classifyRequest(message: Message): EdgeRequest | undefined {
     case "configmap":
     case "secret":
       return operation === "query" ? { kind: "query", type, namespace, name } : undefined;
+    case "serviceaccounttoken":
+      return operation === "query" ? { kind: "serviceAccountToken", namespace, name } : undefined;
   }
   return undefined;
 }

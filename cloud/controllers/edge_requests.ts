@@ -1,19 +1,20 @@
 /**
  * handleEdgeRequest: every message a node sends that is not a reply. Order: content size limit, then
  * authorization (from the caches; a denial never reaches the apiserver), then the handler. Each outcome is
- * one reply: `response`, or `error` with a "Cannot X: why" reason.
+ * one `response`: the result, or a failure Status (code, reason, "Cannot X: why") in upstream's ObjectResp.
  */
 import type { Logger } from "../../lib/log.ts";
 import type { Counter } from "../../lib/metrics.ts";
 import { isKnownOperation, type Message, newMessage, utf8ByteLength } from "../../lib/protocol/mod.ts";
-import { apiFailureText } from "./api_calls.ts";
+import { apiFailureStatus } from "./api_calls.ts";
 import { type AuthorizationView, authorize, type DenyReason } from "./authorize.ts";
 import { classifyRequest, type EdgeRequest, EdgeRequestError, type RequestDeps } from "./edge_request.ts";
 import { createEvent } from "./event_requests.ts";
 import { patchNodeStatus, queryLease, registerNode, renewLease } from "./node_requests.ts";
 import { deletePod, patchPodStatus } from "./pod_requests.ts";
 import { queryObject } from "./query_requests.ts";
-import { errorReply } from "./replies.ts";
+import { requestServiceAccountToken } from "./token_requests.ts";
+import { failureResponse } from "./replies.ts";
 import type { Resync } from "./resync.ts";
 import { MAX_SYNC_REPORT_BYTES, parseSyncReport } from "./sync_report.ts";
 
@@ -47,13 +48,19 @@ export function createEdgeRequestHandler(o: EdgeRequestOptions): EdgeRequestHand
     const bytes = contentBytes(message.content, limit);
     if (bytes > limit) {
       log.warn("edge request invalid", { ...fields, why: "content too large", bytes, limit });
-      return errorReply(
-        message,
-        `Cannot ${fields.operation} ${fields.resource}: content has ${bytes} bytes, the limit is ${limit}`,
-      );
+      return failureResponse(message, {
+        code: 413,
+        reason: "RequestEntityTooLarge",
+        message:
+          `Cannot ${fields.operation} ${fields.resource}: content has ${bytes} bytes, the limit is ${limit}`,
+      });
     }
     if (!await o.synced()) {
-      return errorReply(message, `Cannot ${fields.operation} ${fields.resource}: cloudcore is stopping`);
+      return failureResponse(message, {
+        code: 503,
+        reason: "ServiceUnavailable",
+        message: `Cannot ${fields.operation} ${fields.resource}: cloudcore is stopping`,
+      });
     }
     try {
       const decision = authorize(node, request, message.content, o.view);
@@ -62,11 +69,11 @@ export function createEdgeRequestHandler(o: EdgeRequestOptions): EdgeRequestHand
     } catch (error) {
       if (error instanceof EdgeRequestError) {
         log.warn("edge request invalid", { ...fields, why: error.message });
-        return errorReply(message, error.message);
+        return failureResponse(message, { code: 400, reason: "BadRequest", message: error.message });
       }
-      const why = apiFailureText(error);
-      log.warn("edge request failed", { ...fields, why });
-      return errorReply(message, `Cannot ${fields.operation} ${fields.resource}: ${why}`);
+      const status = apiFailureStatus(error, `${fields.operation} ${fields.resource}`);
+      log.warn("edge request failed", { ...fields, why: status.message });
+      return failureResponse(message, status);
     }
   };
 }
@@ -95,6 +102,8 @@ async function execute(
       return await createEvent(deps, request.namespace, request.name, message);
     case "query":
       return queryObject(deps, request.type, request.namespace, request.name, message);
+    case "serviceAccountToken":
+      return await requestServiceAccountToken(deps, request.namespace, request.name, message);
     case "syncReport": {
       const report = parseSyncReport(message.content);
       if (!report.ok) throw new EdgeRequestError(`Cannot read the sync report: ${report.why}`);
@@ -122,7 +131,11 @@ function deny(
 ): Message {
   log.warn("edge request denied", { ...fields, reason, detail });
   denied.inc({ operation: fields.operation, reason });
-  return errorReply(message, `Cannot ${fields.operation} ${fields.resource}: forbidden: ${detail}`);
+  return failureResponse(message, {
+    code: 403,
+    reason: "Forbidden",
+    message: `Cannot ${fields.operation} ${fields.resource}: forbidden: ${detail}`,
+  });
 }
 
 /** Known operations as they are; anything else as "other", so a peer cannot grow the metric's label set. */

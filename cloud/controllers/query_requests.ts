@@ -3,8 +3,8 @@
  * the informer caches as upstream answers from its listers: content = the object.
  */
 import type { Message } from "../../lib/protocol/mod.ts";
-import { EdgeRequestError, type RequestDeps } from "./edge_request.ts";
-import { queryResponse } from "./replies.ts";
+import type { RequestDeps } from "./edge_request.ts";
+import { notFoundResponse, queryResponse } from "./replies.ts";
 
 export function queryObject(
   deps: RequestDeps,
@@ -15,6 +15,6 @@ export function queryObject(
 ): Message {
   const cache = type === "configmap" ? deps.caches.configMaps : deps.caches.secrets;
   const object = cache.get(name, namespace);
-  if (!object) throw new EdgeRequestError(`Cannot query ${type} ${namespace}/${name}: not found`);
+  if (!object) return notFoundResponse(request, { group: "", kind: `${type}s`, name });
   return queryResponse(request, object);
 }

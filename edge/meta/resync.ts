@@ -1,6 +1,6 @@
 // On every (re)connect the edge tells the cloud what it holds (uid -> resourceVersion, with the resource
 // key) and the cloud sends the difference: see docs/resync.md. Nothing depends on a queue a restart loses.
-import { buildResource, newMessage } from "../../lib/protocol/mod.ts";
+import { buildResource, newMessage, replyOutcome } from "../../lib/protocol/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { EdgeStore } from "../store/mod.ts";
 import type { Uplink } from "./upstream.ts";
@@ -29,6 +29,7 @@ export async function reportHoldings(
     }),
     30_000,
   );
-  if (reply.route.operation === "error") throw new Error(`Cannot resync: ${JSON.stringify(reply.content)}`);
+  const outcome = replyOutcome(reply);
+  if (!outcome.ok) throw new Error(`Cannot resync: ${outcome.reason}`);
   log.info("holdings reported", { objects: objects.length, answer: reply.content });
 }

@@ -1,8 +1,9 @@
 // The store seen by the pod manager: a PodSource that replays this node's pods from SQLite at start
 // (so pods come back with the cloud away) and pushes later changes, and an ObjectLookup for the
-// ConfigMaps and Secrets that volumes and env read.
+// ConfigMaps, Secrets and service-account tokens that volumes and env read.
 import type { EdgeStore, StoredObject } from "../store/mod.ts";
 import {
+  type BoundTokenRequest,
   type ConfigMapData,
   type ObjectKind,
   type ObjectLookup,
@@ -13,6 +14,7 @@ import {
 } from "../pods/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ObjectFetcher } from "./object_query.ts";
+import type { ServiceAccountTokens } from "./service_account_tokens.ts";
 
 export type ChangeOp = "upsert" | "delete";
 
@@ -21,6 +23,7 @@ export class StoreObjects implements PodSource, ObjectLookup {
   #deliver?: (update: PodUpdate) => void;
   readonly #listeners = new Set<(kind: ObjectKind, namespace: string, name: string) => void>();
   #fetch?: ObjectFetcher;
+  #tokens?: ServiceAccountTokens;
 
   constructor(private readonly store: EdgeStore, private readonly log: Logger) {}
 
@@ -34,6 +37,15 @@ export class StoreObjects implements PodSource, ObjectLookup {
   /** How a ConfigMap or Secret the store lacks is asked of the cloud (edgecore sets it once connected). */
   set fetcher(fetch: ObjectFetcher) {
     this.#fetch = fetch;
+  }
+
+  /** Where service-account tokens come from (edgecore sets it once its hub exists). */
+  set tokens(tokens: ServiceAccountTokens) {
+    this.#tokens = tokens;
+  }
+
+  serviceAccountToken(request: BoundTokenRequest): Promise<{ token: string } | undefined> {
+    return this.#tokens?.get(request) ?? Promise.resolve(undefined);
   }
 
   configMap(namespace: string, name: string): Promise<ConfigMapData | undefined> {
@@ -59,7 +71,10 @@ export class StoreObjects implements PodSource, ObjectLookup {
 
   /** Called after a change is committed to the store. */
   changed(op: ChangeOp, stored: StoredObject): void {
-    if (stored.type === "pod") return this.#pushPod(op, stored);
+    if (stored.type === "pod") {
+      if (op === "delete") this.#tokens?.forgetPod(stored.uid);
+      return this.#pushPod(op, stored);
+    }
     const kind: ObjectKind | undefined = stored.type === "configmap"
       ? "ConfigMap"
       : stored.type === "secret"

@@ -7,7 +7,7 @@ export { type PodManager, type PodManagerOptions, startPodManager } from "./mana
 export type { PodSource, PodUpdate } from "./source.ts";
 export { staticPodSource, type StaticPodSourceOptions } from "./static_source.ts";
 export type { PodStatusSink } from "./status_manager.ts";
-export type { ConfigMapData, ObjectKind, ObjectLookup, SecretData } from "./objects.ts";
+export type { BoundTokenRequest, ConfigMapData, ObjectKind, ObjectLookup, SecretData } from "./objects.ts";
 export { NO_OBJECTS } from "./objects.ts";
 export { parsePod, type Pod, PodSchema } from "./pod_schema.ts";
 export type * from "./status_types.ts";

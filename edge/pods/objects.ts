@@ -17,9 +17,20 @@ export interface SecretData {
 
 export type ObjectKind = "ConfigMap" | "Secret";
 
+/** A service-account token for a projected volume, bound to the pod that mounts it. */
+export interface BoundTokenRequest {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly audiences: readonly string[];
+  readonly expirationSeconds: number;
+  readonly pod: { readonly name: string; readonly uid: string };
+}
+
 export interface ObjectLookup {
   configMap(namespace: string, name: string): Promise<ConfigMapData | undefined>;
   secret(namespace: string, name: string): Promise<SecretData | undefined>;
+  /** The token for a projected serviceAccountToken source, or undefined when none can be had now. */
+  serviceAccountToken?(request: BoundTokenRequest): Promise<{ readonly token: string } | undefined>;
   /** Calls `listener` when an object may have changed; returns a function that stops the calls. */
   watch?(listener: (kind: ObjectKind, namespace: string, name: string) => void): () => void;
 }

@@ -133,6 +133,11 @@ const Volume = v.object({
       configMap: v.optional(ConfigMapProjection),
       secret: v.optional(ConfigMapProjection),
       downwardAPI: v.optional(v.object({ items: v.optional(DownwardItems) })),
+      serviceAccountToken: v.optional(v.object({
+        audience: optStr,
+        expirationSeconds: optInt,
+        path: v.pipe(str, v.nonEmpty()),
+      })),
     }))),
   })),
 });

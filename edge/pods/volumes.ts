@@ -1,6 +1,7 @@
 /**
  * Pod volumes on the node, under `<podDir>/volumes/<kind>/<name>`: emptyDir folders, hostPath as given,
- * configMap / secret / downwardAPI / projected files written atomically with their modes. Called on every
+ * configMap / secret / downwardAPI / projected files (service-account tokens included) written atomically
+ * with their modes. Called on every
  * sync, so a changed ConfigMap or Secret is rewritten in place (containers see it through `..data`).
  */
 import { join } from "node:path";
@@ -10,6 +11,8 @@ import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
 import type { VolumeSpec } from "./pod_schema.ts";
 
 const DEFAULT_MODE = 0o644;
+/** The apiserver's default expirationSeconds of a projected service-account token. */
+const DEFAULT_TOKEN_SECONDS = 3600;
 
 /** A volume that cannot be set up; the pod waits (reason CreateContainerConfigError). */
 export class VolumeError extends Error {
@@ -106,6 +109,19 @@ async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLoo
         );
       }
       if (source.downwardAPI) files.push(...downwardFiles(ctx, source.downwardAPI.items, mode));
+      if (source.serviceAccountToken) {
+        const { path, audience, expirationSeconds } = source.serviceAccountToken;
+        const token = await tokenFile(
+          ctx,
+          objects,
+          dir("projected"),
+          volume.name,
+          path,
+          audience,
+          expirationSeconds,
+        );
+        files.push({ path, data: token, mode: mode ?? DEFAULT_MODE });
+      }
     }
     await writeAtomically(dir("projected"), files);
     return dir("projected");
@@ -115,6 +131,35 @@ async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLoo
   await Deno.mkdir(path, { recursive: true, mode: 0o777 });
   await Deno.chmod(path, 0o777);
   return path;
+}
+
+/**
+ * The token a serviceAccountToken source projects. Without the cloud (or across an edgecore restart while it
+ * is away) the token already in the volume serves until a fresh one comes.
+ */
+async function tokenFile(
+  ctx: PodContext,
+  objects: ObjectLookup,
+  volumeDir: string,
+  volume: string,
+  path: string,
+  audience: string | undefined,
+  expirationSeconds: number | undefined,
+): Promise<Uint8Array> {
+  const serviceAccount = ctx.pod.spec.serviceAccountName || "default";
+  const grant = await objects.serviceAccountToken?.({
+    namespace: ctx.namespace,
+    serviceAccount,
+    audiences: audience ? [audience] : [],
+    expirationSeconds: expirationSeconds ?? DEFAULT_TOKEN_SECONDS,
+    pod: { name: ctx.pod.metadata.name, uid: ctx.uid },
+  });
+  if (grant) return new TextEncoder().encode(grant.token);
+  const held = await Deno.readFile(join(volumeDir, path)).catch(() => undefined);
+  if (held && held.length > 0) return held;
+  throw new VolumeError(
+    `Cannot mount projected ${volume}: no token for service account ${ctx.namespace}/${serviceAccount} (the cloud did not give one)`,
+  );
 }
 
 function keyFiles(

@@ -1,7 +1,9 @@
 /**
- * What a reply to an edge request says, in either dialect: kedge's cloud answers a failure with operation
- * `error` and a reason string; KubeEdge's answers `response` with `{"Object": ..., "Err": {"ErrStatus":
- * {reason, code, message}}}` (or `"Err": {}` for a plain Go error), and a pod delete with `"OK"` or a Status.
+ * What a reply to an edge request says, in either dialect: kedge's hub (and an older kedge cloud) answers a
+ * failure with operation `error` and a reason string; KubeEdge's cloud and kedge's controllers answer
+ * `response` with `{"Object": ..., "Err": {"ErrStatus":
+ * {reason, code, message}}}` (or `"Err": {}` for a plain Go error), a pod delete with `"OK"` or a Status,
+ * and a failed ConfigMap, Secret or token query with the bare error: `{"ErrStatus": {...}}`.
  */
 import type { Message } from "./types.ts";
 
@@ -14,9 +16,17 @@ export function replyOutcome(reply: Message): ReplyOutcome {
   if (reply.route.operation === "error") {
     return { ok: false, reason: typeof content === "string" ? content : JSON.stringify(content) };
   }
+  if (isObject(content) && isObject(content.ErrStatus) && !("metadata" in content)) {
+    return failure(content);
+  }
   if (!isObject(content) || !("Err" in content)) return { ok: true, object: content };
   const err = content.Err;
   if (err === null || err === undefined) return { ok: true, object: content.Object };
+  return failure(err);
+}
+
+/** The outcome of a Go error as upstream marshals it: a StatusError's `{"ErrStatus": ...}`, or `{}`. */
+function failure(err: unknown): ReplyOutcome {
   const status = isObject(err) && isObject(err.ErrStatus) ? err.ErrStatus : undefined;
   const text = (v: unknown) => typeof v === "string" ? v : undefined;
   return {

@@ -25,3 +25,17 @@ Deno.test("replyOutcome reads kedge's error replies and KubeEdge's Err statuses"
   const plain = replyOutcome(reply("response", { Object: null, Err: {} }));
   assert.equal(plain.ok, false);
 });
+
+Deno.test("replyOutcome reads a bare StatusError (a failed query upstream) as a failure, a Status-shaped object as an object", () => {
+  const bare = {
+    ErrStatus: { status: "Failure", reason: "NotFound", code: 404, message: 'configmaps "c" not found' },
+  };
+  assert.deepEqual(replyOutcome(reply("response", bare)), {
+    ok: false,
+    reason: 'configmaps "c" not found',
+    statusReason: "NotFound",
+    code: 404,
+  });
+  const object = { metadata: { name: "c" }, ErrStatus: { note: "a field of the object" } };
+  assert.deepEqual(replyOutcome(reply("response", object)), { ok: true, object });
+});
