@@ -10,6 +10,7 @@ import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
 import { joinEdge, startEdge } from "./harness/kedge.ts";
 import { kubectlFor } from "./harness/kubectl.ts";
+import { assertPodToken } from "./harness/service_account.ts";
 import { kubeEdgeBinaries, startKubeEdgeCloud } from "./kubeedge/cloud.ts";
 
 const NODE = "kedge-on-kubeedge";
@@ -65,7 +66,7 @@ Deno.test({
       );
 
       await t.step(
-        "a pod whose ConfigMap existed before it runs; its status reaches the apiserver",
+        "a pod whose ConfigMap existed before it runs with its service-account token; its status reaches the apiserver",
         async () => {
           await kubectl(["create", "configmap", "app-config", "--from-literal=greeting=hello from kubeedge"]);
           await kubectl(
@@ -77,7 +78,6 @@ metadata: {name: app, namespace: default}
 spec:
   nodeName: ${NODE}
   hostNetwork: true
-  automountServiceAccountToken: false
   terminationGracePeriodSeconds: 2
   containers:
   - name: app
@@ -102,6 +102,8 @@ spec:
           const running = containers.find((c) => c.state === "CONTAINER_RUNNING");
           assert.ok(running, "a running container for pod app");
           assert.equal(await exec(cri, running.id, "cat /config/greeting"), "hello from kubeedge");
+          // Asked of KubeEdge's cloud as a KubeEdge edge asks: query <ns>/serviceaccounttoken/<sa>.
+          await assertPodToken(kubectl, cri, running.id, { namespace: "default", name: "app" });
         },
       );
 

@@ -1,8 +1,10 @@
 // Direction 1 of KubeEdge compatibility, against the real peer: a KubeEdge v1.23.1 edgecore (built from
 // KubeEdge's source by tests/kubeedge/build.sh, its own kubelet inside) joins kedge's cloudcore with a token
-// from `cloudcore gettoken`, becomes a Ready node with its Lease, runs a pod with a ConfigMap volume and a
-// Secret in its environment, reports status, and finishes its deletion. Skipped, with the build script's
-// one-line reason, where no KubeEdge source snapshot exists.
+// from `cloudcore gettoken`, becomes a Ready node with its Lease, runs a Deployment's pod with a ConfigMap
+// volume, a Secret in its environment and the projected service-account token every pod gets by default
+// (a TokenRequest through kedge's cloud), reports status, keeps the pod through 60 s without its cloud,
+// is Ready again after, and finishes the pod's deletion. Skipped, with the build script's one-line reason,
+// where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
 import { createRunDir, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
@@ -10,6 +12,7 @@ import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
 import { getToken, startCloud } from "./harness/kedge.ts";
 import { kubectlFor } from "./harness/kubectl.ts";
+import { assertPodToken } from "./harness/service_account.ts";
 import { kubeEdgeBinaries } from "./kubeedge/cloud.ts";
 import { startKubeEdgeEdge } from "./kubeedge/edge.ts";
 
@@ -19,7 +22,7 @@ if ("missing" in bins) console.log(`skipping the KubeEdge edgecore tests: ${bins
 
 Deno.test({
   name:
-    "a real KubeEdge edgecore on kedge's cloudcore: join, Ready, Lease, a pod with a ConfigMap and a Secret, delete",
+    "a real KubeEdge edgecore on kedge's cloudcore: join, Ready, Lease, a Deployment's pod with a ConfigMap, a Secret and a service-account token, offline 60 s, delete",
   ignore: "missing" in bins,
   async fn(t) {
     if ("missing" in bins) return;
@@ -30,7 +33,7 @@ Deno.test({
     const cri = createCriClient({ endpoint: rt.containerd.endpoint, timeoutMs: 30_000 });
     const stops: Array<() => Promise<void>> = [];
     try {
-      const cloud = await startCloud(run, cp);
+      let cloud = await startCloud(run, cp);
       stops.push(() => cloud.stop());
       const token = await getToken(cloud);
       const edge = await startKubeEdgeEdge(run, bins, { ...cloud.ports, token }, rt, NODE);
@@ -63,59 +66,95 @@ Deno.test({
         assert.equal(holder, NODE);
       });
 
+      const appPod = async () => {
+        const out = await kubectl(["get", "pods", "-l", "app=app", "-o", "json"]);
+        return JSON.parse(out).items[0] as
+          | { metadata: { name: string; uid: string }; status?: { phase?: string } }
+          | undefined;
+      };
+      const runningContainer = async () => {
+        const containers = await cri.listContainers({
+          labelSelector: { "io.kubernetes.container.name": "app" },
+        });
+        return containers.find((c) => c.state === "CONTAINER_RUNNING");
+      };
+      const nodeReady = async () => {
+        const node = JSON.parse(await kubectl(["get", "node", NODE, "-o", "json"]).catch(() => "{}"));
+        return node.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status;
+      };
+
       await t.step(
-        "a pod with a ConfigMap volume and a Secret env runs; status in the apiserver",
+        "a Deployment's pod with a ConfigMap volume, a Secret env and a service-account token runs",
         async () => {
           await kubectl(["create", "configmap", "app-config", "--from-literal=greeting=hello from kedge"]);
           await kubectl(["create", "secret", "generic", "app-secret", "--from-literal=token=s3cret"]);
           await kubectl(
             ["apply", "-f", "-"],
             `
-apiVersion: v1
-kind: Pod
+apiVersion: apps/v1
+kind: Deployment
 metadata: {name: app, namespace: default}
 spec:
-  nodeName: ${NODE}
-  hostNetwork: true
-  automountServiceAccountToken: false
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: app
-    image: ${rt.images.busybox}
-    command: ["sh", "-c", "exec sleep 3600"]
-    env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: app-secret, key: token}}}]
-    volumeMounts: [{name: config, mountPath: /config}]
-  volumes:
-  - name: config
-    configMap: {name: app-config}
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      nodeSelector: {node-role.kubernetes.io/edge: ""}
+      hostNetwork: true
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: app
+        image: ${rt.images.busybox}
+        command: ["sh", "-c", "exec sleep 3600"]
+        env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: app-secret, key: token}}}]
+        volumeMounts: [{name: config, mountPath: /config}]
+      volumes:
+      - name: config
+        configMap: {name: app-config}
 `,
           );
           await waitFor(
             "pod Running",
-            async () => {
-              const phase = await kubectl(["get", "pod", "app", "-o", "jsonpath={.status.phase}"]);
-              return phase === "Running";
-            },
-            90_000,
+            async () => (await appPod())?.status?.phase === "Running",
+            120_000,
             1_000,
           );
-          const containers = await cri.listContainers({ labelSelector: { "io.kubernetes.pod.name": "app" } });
-          const running = containers.find((c) => c.state === "CONTAINER_RUNNING");
-          assert.ok(running, "a running container for pod app");
+          const running = await runningContainer();
+          assert.ok(running, "a running container for the Deployment's pod");
           assert.equal(await exec(cri, running.id, "cat /config/greeting"), "hello from kedge");
           assert.equal(await exec(cri, running.id, 'printf %s "$TOKEN"'), "s3cret");
+
+          // The token KubeEdge's kubelet asked kedge's cloud for: the apiserver says whose it is and which pod holds it.
+          const pod = (await appPod())!.metadata.name;
+          await assertPodToken(kubectl, cri, running.id, { namespace: "default", name: pod });
         },
       );
 
-      await t.step("kubectl delete pod finishes on the KubeEdge edge", async () => {
-        await kubectl(["delete", "pod", "app", "--wait=false"]);
+      await t.step("cloudcore away 60 s: the pod's container keeps running; Ready again after", async () => {
+        const before = await runningContainer();
+        assert.ok(before);
+        const ports = cloud.ports;
+        await cloud.stop();
+        const until = Date.now() + 60_000;
+        while (Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 10_000));
+          const now = await runningContainer();
+          assert.equal(now?.id, before.id, "the same container runs while the cloud is away");
+        }
+        cloud = await startCloud(run, cp, { ports });
+        await waitFor("node Ready again", async () => await nodeReady() === "True", 90_000, 1_000);
+        assert.equal((await runningContainer())?.id, before.id, "not restarted by the reconnect");
+        assert.equal((await appPod())?.status?.phase, "Running");
+      });
+
+      await t.step("kubectl delete deployment finishes the pod on the KubeEdge edge", async () => {
+        await kubectl(["delete", "deployment", "app", "--wait=false"]);
+        await waitFor("pod gone from the apiserver", async () => !(await appPod()), 60_000, 1_000);
         await waitFor(
-          "pod gone from the apiserver",
-          async () => {
-            const out = await kubectl(["get", "pods", "-o", "name"]);
-            return !out.includes("pod/app");
-          },
-          60_000,
+          "container gone from containerd",
+          async () => !(await runningContainer()),
+          30_000,
           1_000,
         );
       });
