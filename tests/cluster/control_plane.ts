@@ -145,6 +145,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           ]),
         },
       );
+      // Pods are refused until the controller-manager has made the namespace's default ServiceAccount; a
+      // test that creates one sooner failed under load ("serviceaccount \"default\" not found").
+      await waitReady(
+        `${server}/api/v1/namespaces/default/serviceaccounts/default`,
+        caPem,
+        processes.flatMap((slot) => slot.p ? [slot.p] : []),
+        readyTimeoutMs,
+        { cert: pki.adminCertPem, key: pki.adminKeyPem },
+      );
     }
     return {
       dir: run.path,
@@ -180,8 +189,14 @@ function startEtcd(run: RunDir, etcd: string, clientPort: number, peerPort: numb
   ]);
 }
 
-async function waitReady(url: string, caPem: string, processes: Spawned[], timeoutMs: number) {
-  const client = Deno.createHttpClient({ caCerts: [caPem] });
+async function waitReady(
+  url: string,
+  caPem: string,
+  processes: Spawned[],
+  timeoutMs: number,
+  clientCert?: { cert: string; key: string },
+) {
+  const client = Deno.createHttpClient({ caCerts: [caPem], ...clientCert });
   const deadline = Date.now() + timeoutMs;
   let exited: string | undefined;
   for (const p of processes) p.status.then((s) => exited ??= `${p.name} exited with code ${s.code}`);
