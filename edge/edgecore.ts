@@ -9,7 +9,6 @@ import type { Message } from "../lib/protocol/mod.ts";
 import type { EdgeCoreConfig } from "./config.ts";
 import { readCredentials, runCertificateRotation } from "./certs/mod.ts";
 import { type EdgeHub, offlineHub, startEdgeHub } from "./hub/mod.ts";
-import { renewCertificate } from "./join/mod.ts";
 import { applyCloudMessage } from "./meta/apply.ts";
 import { PodStatusUplink } from "./meta/pod_status.ts";
 import { reportHoldings } from "./meta/resync.ts";
@@ -166,7 +165,11 @@ export async function startEdgeCore(
     if (edgeHub.rotateCertificates && edgeHub.httpServer) {
       const rotation = runCertificateRotation({
         files,
-        renew: (current) => renewCertificate({ httpServer: edgeHub.httpServer, nodeName, ...current }),
+        // Loaded when a renewal is due: the CSR code (an ASN.1 library) is not kept in memory between them.
+        renew: async (current) => {
+          const { renewCertificate } = await import("./join/renew.ts");
+          return await renewCertificate({ httpServer: edgeHub.httpServer, nodeName, ...current });
+        },
         onRotated: () => hub.reconnect(),
         log: log.child({ module: "rotation" }),
         signal: lifetime,

@@ -22,8 +22,6 @@ import {
 import { overrideLog, toYaml } from "../lib/config/mod.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import { startEdgeCore } from "./edgecore.ts";
-import { JoinError, runJoinCommand } from "./join/mod.ts";
-import { edgeStatus, joinAndInstall, resetEdge, statusUrl, underRoot } from "./cli/mod.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { VERSION } from "../lib/version.ts";
 import {
@@ -110,7 +108,9 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
       write: (line) => io.stderr(`${line}\n`),
     });
     const printLine = (line: string) => io.stdout(`${line}\n`);
+    // The subcommands' code (joining, certificates, systemd) is loaded only for them, not by `run`.
     if (command === "join" && (flags.install || flags.root !== undefined)) {
+      const { joinAndInstall } = await import("./cli/mod.ts");
       await joinAndInstall({
         cloudcoreIpport: flags["cloudcore-ipport"],
         token: flags.token,
@@ -128,6 +128,7 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
       return 0;
     }
     if (command === "join") {
+      const { runJoinCommand } = await import("./join/mod.ts");
       await runJoinCommand({
         cloudcoreIpport: flags["cloudcore-ipport"],
         token: flags.token,
@@ -141,6 +142,7 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
       return 0;
     }
     if (command === "reset") {
+      const { resetEdge, statusUrl } = await import("./cli/mod.ts");
       const root = flags.root ?? "/";
       const result = await resetEdge({
         root,
@@ -155,6 +157,7 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
       return 1;
     }
     if (command === "status") {
+      const { edgeStatus, underRoot } = await import("./cli/mod.ts");
       const root = flags.root ?? "/";
       const configPath = underRoot(root, flags.config ?? DEFAULT_EDGECORE_CONFIG_PATH);
       const found = await exists(configPath);
@@ -185,7 +188,7 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
       }
     }
   } catch (err) {
-    if (err instanceof JoinError) {
+    if (err instanceof Error && err.name === "JoinError") {
       io.stderr(`edgecore: ${err.message}\n`);
       return 1;
     }

@@ -2,9 +2,11 @@
  * The EventBus: the box's MQTT side. Mode 0 runs the built-in broker, mode 2 connects to an external one,
  * mode 1 does both (subscribes on both, publishes to both). edge/twin uses `subscribe` and `publish`;
  * messages on the upload topics go to `upstream`; the cloud's messages come in through `publishFromCloud`.
+ * The broker (aedes) and the MQTT client (mqtt.js) are loaded only in the modes that use them: each holds a
+ * few MiB of code and heap that a box in the other mode would carry for nothing.
  */
-import { type BuiltinBroker, type Delivery, startBroker } from "./broker.ts";
-import { connectExternal, type ExternalLink } from "./external.ts";
+import type { BuiltinBroker, Delivery } from "./broker.ts";
+import type { ExternalLink } from "./external.ts";
 import {
   DEFAULT_AUTH,
   DEFAULT_BROKER_LIMITS,
@@ -49,6 +51,7 @@ export async function startEventBus(options: EventBusOptions): Promise<EventBus>
   let broker: BuiltinBroker | undefined;
   try {
     if (options.mode === 0 || options.mode === 1) {
+      const { startBroker } = await import("./broker.ts");
       broker = await startBroker({
         listen: listenAddress(options.internalUrl),
         limits,
@@ -60,6 +63,7 @@ export async function startEventBus(options: EventBusOptions): Promise<EventBus>
       links.push({ name: "internal", publish, subscribe, close });
     }
     if (options.mode === 1 || options.mode === 2) {
+      const { connectExternal } = await import("./external.ts");
       const external: ExternalLink = await connectExternal({
         url: options.externalUrl,
         username: options.username,

@@ -2,7 +2,7 @@
 // asks the cloud for a new one, authenticated by the current one, stores it and reconnects with it.
 import { writeFileAtomic } from "../../lib/atomic_write.ts";
 import type { Logger } from "../../lib/log.ts";
-import { x509 } from "../../lib/pki/mod.ts";
+import { X509Certificate } from "node:crypto";
 
 export interface Credentials {
   caPem: string;
@@ -49,9 +49,15 @@ export function rotationTime(notBefore: Date, notAfter: Date, r: number): number
   return notBefore.getTime() + life * (0.7 + 0.2 * r);
 }
 
+/** The certificate's validity, read by the runtime's own X.509 parser (no ASN.1 library kept loaded for it). */
 export function certificateValidity(certPem: string): { notBefore: Date; notAfter: Date } {
-  const cert = new x509.X509Certificate(certPem);
-  return { notBefore: cert.notBefore, notAfter: cert.notAfter };
+  const cert = new X509Certificate(certPem);
+  const notBefore = new Date(Date.parse(cert.validFrom));
+  const notAfter = new Date(Date.parse(cert.validTo));
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+    throw new Error(`Cannot read the certificate's validity: ${cert.validFrom} .. ${cert.validTo}`);
+  }
+  return { notBefore, notAfter };
 }
 
 /** Runs until the signal aborts; each pass sleeps to the rotation time, renews, stores and reconnects. */
