@@ -82,7 +82,7 @@ Deno.test("CRI client runs a sandbox and a container on containerd, execs in it,
     await t.step(
       "a call to a stopped containerd fails with DEADLINE_EXCEEDED after its timeout",
       async () => {
-        rt.containerd.freeze();
+        await rt.containerd.freeze();
         try {
           const started = Date.now();
           const err = await cri.listContainers(undefined, { timeoutMs: 500 }).catch((e: unknown) => e);

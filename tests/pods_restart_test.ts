@@ -141,7 +141,7 @@ Deno.test("pods survive edgecore and containerd restarts, and a hung containerd"
             containers: [{ name: "c", image: rt.images.busybox, command: ["sleep", "3600"] }],
           });
           const uid = pod.metadata.uid ?? "";
-          rt.containerd.freeze();
+          await rt.containerd.freeze();
           try {
             await waitFor("relist failing", () => !tm.manager.healthy(), 10_000);
             const started = performance.now();

@@ -16,7 +16,8 @@ export interface TestContainerd {
   /** Runs `ctr` against this containerd (namespace k8s.io); returns stdout, throws on failure. */
   ctr(args: string[]): Promise<string>;
   /** SIGSTOP / SIGCONT: calls hang, then continue. */
-  freeze(): void;
+  /** SIGSTOP, resolved once every thread of containerd has stopped (the signal lands asynchronously). */
+  freeze(): Promise<void>;
   thaw(): void;
   /** A reboot: every task killed, containerd killed, then started again on the same root. */
   reboot(): Promise<void>;
@@ -125,7 +126,10 @@ disabled_plugins = ${JSON.stringify(DISABLED)}
     socket,
     root: dir,
     ctr,
-    freeze: () => Deno.kill(proc.pid, "SIGSTOP"),
+    freeze: async () => {
+      Deno.kill(proc.pid, "SIGSTOP");
+      await untilStopped(proc.pid);
+    },
     thaw: () => Deno.kill(proc.pid, "SIGCONT"),
     async reboot() {
       await killTasks();
@@ -191,5 +195,26 @@ async function removeAllSandboxes(endpoint: string): Promise<void> {
     /* containerd is gone: tasks are killed below */
   } finally {
     client.close();
+  }
+}
+
+/**
+ * Waits until every thread of `pid` is in the stopped state: a request sent between kill() and that moment
+ * could still be answered by a thread running on another core (seen: a "hung" containerd replying in 2 ms).
+ */
+async function untilStopped(pid: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states: string[] = [];
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
+      // The state follows the command name in parentheses, which may itself hold spaces.
+      states.push(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+    }
+    if (states.every((state) => state === "T" || state === "t" || state === "")) return;
+    if (Date.now() > deadline) {
+      throw new Error(`containerd ${pid} not stopped after SIGSTOP: ${states.join("")}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
