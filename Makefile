@@ -3,9 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 DENO := bin/deno
-# The same permission flags bin/cloudcore and bin/edgecore run with.
+# The same permission and runtime flags bin/cloudcore and bin/edgecore run with.
 CLOUDCORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$CLOUDCORE_PERMISSIONS")
 EDGECORE_PERMISSIONS := $(shell . bin/permissions.sh && echo "$$EDGECORE_PERMISSIONS")
+EDGECORE_RUNTIME_FLAGS := $(shell . bin/permissions.sh && echo "$$EDGECORE_RUNTIME_FLAGS")
 # Test files run in parallel, one per core; each starts its own control plane and components.
 JOBS ?= $(shell nproc)
 # Seconds one test file may take before make test kills it (and what it started) and reports it as hung.
@@ -45,15 +46,19 @@ test-unit: deps ## unit tests only (no control plane)
 	$(DENO) test --frozen --allow-all --parallel lib cloud edge
 
 DIST ?= dist
+# Each binary is compiled from the bundle bin/cloudcore and bin/edgecore run (bin/bundle.sh: minified, its
+# on-demand chunks embedded with --include).
 build: denort deps ## dist/cloudcore and dist/edgecore by deno compile (DENORT_BIN=/path/to/denort offline)
 	@mkdir -p $(DIST)
-	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen --quiet $(CLOUDCORE_PERMISSIONS) --output $(DIST)/cloudcore cloud/main.ts
-	DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen --quiet $(EDGECORE_PERMISSIONS) --output $(DIST)/edgecore edge/main.ts
+	main="$$(bin/bundle.sh cloud/main.ts)" && DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen --quiet \
+	  $(CLOUDCORE_PERMISSIONS) --include "$$(dirname "$$main")" --output $(DIST)/cloudcore "$$main"
+	main="$$(bin/bundle.sh edge/main.ts)" && DENORT_BIN="$${DENORT_BIN:-$(DENORT_BIN)}" $(DENO) compile --frozen --quiet \
+	  $(EDGECORE_PERMISSIONS) $(EDGECORE_RUNTIME_FLAGS) --include "$$(dirname "$$main")" --output $(DIST)/edgecore "$$main"
 
 # Checked before anything is installed, so that the one line saying why is all a user sees.
 denort:
 	@if [ -z "$(DENORT_BIN)" ] && [ -z "$${DENORT_BIN:-}" ]; then \
-	  echo "Cannot build: deno compile needs its runtime denort, which it downloads from Deno's site; set DENORT_BIN=/path/to/denort (bin/cloudcore and bin/edgecore run the same code from source)" >&2; exit 1; fi
+	  echo "Cannot build: deno compile needs its runtime denort, which it downloads from Deno's site; set DENORT_BIN=/path/to/denort (bin/cloudcore and bin/edgecore run the same bundle under deno run)" >&2; exit 1; fi
 	@[ -x "$${DENORT_BIN:-$(DENORT_BIN)}" ] || { echo "Cannot build: DENORT_BIN=$${DENORT_BIN:-$(DENORT_BIN)} is not an executable file" >&2; exit 1; }
 
 PREFIX ?= /usr/local

@@ -43,6 +43,17 @@ Deno.test("make build compiles both entrypoints with their permission flags, giv
       const info = await Deno.stat(`${dir}/dist/${binary}`);
       assert.ok(info.size > 1_000_000, `${binary} carries the embedded program (${info.size} bytes)`);
     }
+    // edgecore's bundle loads the MQTT broker and client on demand, from chunks of their own: the binary
+    // must carry them, and the V8 flags bin/edgecore runs with.
+    const bundled = await new Deno.Command(`${ROOT}/bin/bundle.sh`, { args: ["edge/main.ts"] }).output();
+    const bundleDir = new TextDecoder().decode(bundled.stdout).trim().replace(/\/main\.js$/, "");
+    const chunks = [...Deno.readDirSync(bundleDir)].map((e) => e.name).filter((n) =>
+      /^(broker|external)-/.test(n)
+    );
+    assert.equal(chunks.length, 2, `the broker and client chunks in ${bundleDir}`);
+    const binary = new TextDecoder("latin1").decode(await Deno.readFile(`${dir}/dist/edgecore`));
+    for (const chunk of chunks) assert.ok(binary.includes(chunk), `dist/edgecore embeds ${chunk}`);
+    assert.ok(binary.includes("--lite-mode"), "dist/edgecore runs V8 in lite mode");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
