@@ -8,6 +8,7 @@ import * as k8s from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
 import { controlPlaneBinaries, createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
 import { cloudConfig, command } from "./harness/kedge.ts";
+import { kubectlFor } from "./harness/kubectl.ts";
 import { type Core, startCore } from "./harness/cores.ts";
 import { EDGECORE_UNIT } from "../edge/cli/mod.ts";
 import { defaultEdgeCoreConfig } from "../edge/config.ts";
@@ -246,6 +247,32 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
         edge = await startCore(run, "edgecore", config, { name: "ship-edge" });
         stops.push(() => edge!.stop());
         await edge.waitForLog("connected to cloudcore", 30_000);
+      },
+    );
+
+    await t.step(
+      "init's ClusterRole lets cloudcore mint edge pods' tokens and authorize kubelet calls",
+      async () => {
+        const kubectl = kubectlFor(cp.kubeconfigPath);
+        const asCloudcore = "--as=system:serviceaccount:kubeedge:cloudcore";
+        for (
+          const [verb, resource, subresource, ns] of [
+            ["create", "serviceaccounts", "token", "default"],
+            ["create", "subjectaccessreviews.authorization.k8s.io", "", ""],
+            ["patch", "pods", "status", "default"],
+          ] as const
+        ) {
+          const answer = await kubectl([
+            "auth",
+            "can-i",
+            verb,
+            resource,
+            asCloudcore,
+            ...(subresource ? [`--subresource=${subresource}`] : []),
+            ...(ns ? ["-n", ns] : []),
+          ]).catch((e: Error) => e.message);
+          assert.equal(answer.trim(), "yes", `cloudcore may ${verb} ${resource} ${subresource}`);
+        }
       },
     );
 

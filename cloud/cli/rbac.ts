@@ -20,7 +20,6 @@ export interface PolicyRule {
 
 /**
  * One rule per resource, each with the verbs some code path uses (the file that uses it in the comment).
- * No serviceaccounts/token: unlike upstream, cloudcore does not mint tokens for edge pods.
  */
 export const CLOUDCORE_RULES: readonly PolicyRule[] = [
   // certs/secret_store.ts ensureNamespace
@@ -37,11 +36,13 @@ export const CLOUDCORE_RULES: readonly PolicyRule[] = [
   { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "update"] },
   // controllers/informers.ts (sent to edges), certs/ (casecret, cloudcoresecret, tokensecret)
   { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "update"] },
+  // controllers/token_requests.ts (projected service-account tokens of edge pods, bound to the pod)
+  { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
   // controllers/event_requests.ts (events reported by edges)
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
   // controllers/node_requests.ts (node leases), stream/coordinator.ts (tunnel ownership)
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update", "delete"] },
-  // http/token_review.ts (POST /token)
+  // http/token_review.ts (POST /token); stream/ authorizes the apiserver's kubelet calls (SubjectAccessReview)
   { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
   { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
   // devices/install_crds.ts: cloudcore installs or updates the device CRDs at start (create cannot be limited
