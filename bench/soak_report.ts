@@ -13,10 +13,8 @@ export interface Slope {
   lastMiB: number;
 }
 
-/** Least-squares slope of `value` (bytes) over t (s), in KiB per minute; NaN samples are skipped. */
-export function slope(samples: Sample[], value: (s: Sample) => number, fromS: number, toS: number): Slope {
-  const points = samples.filter((s) => s.t >= fromS && s.t <= toS && Number.isFinite(value(s)))
-    .map((s) => [s.t / 60, value(s) / 1024] as const);
+/** Least-squares slope of y over x; NaN with fewer than two distinct x. */
+export function fit(points: ReadonlyArray<readonly [number, number]>): number {
   const n = points.length;
   const mx = points.reduce((a, [x]) => a + x, 0) / n;
   const my = points.reduce((a, [, y]) => a + y, 0) / n;
@@ -26,9 +24,16 @@ export function slope(samples: Sample[], value: (s: Sample) => number, fromS: nu
     sxy += (x - mx) * (y - my);
     sxx += (x - mx) ** 2;
   }
+  return n < 2 || sxx === 0 ? NaN : sxy / sxx;
+}
+
+/** Least-squares slope of `value` (bytes) over t (s), in KiB per minute; NaN samples are skipped. */
+export function slope(samples: Sample[], value: (s: Sample) => number, fromS: number, toS: number): Slope {
+  const points = samples.filter((s) => s.t >= fromS && s.t <= toS && Number.isFinite(value(s)))
+    .map((s) => [s.t / 60, value(s) / 1024] as const);
   return {
-    kibPerMin: n < 2 || sxx === 0 ? NaN : sxy / sxx,
-    samples: n,
+    kibPerMin: fit(points),
+    samples: points.length,
     fromS: points.length ? points[0]![0] * 60 : NaN,
     toS: points.length ? points.at(-1)![0] * 60 : NaN,
     firstMiB: points.length ? points[0]![1] / 1024 : NaN,

@@ -44,6 +44,8 @@ const CRDS = [
   "reliablesyncs/cluster_objectsync_v1alpha1.yaml",
   "devices/devices_v1beta1_device.yaml",
   "devices/devices_v1beta1_devicemodel.yaml",
+  // Where its device controller writes the twins an edge reports (a Device's status is not).
+  "devices/devices_v1beta1_devicestatus.yaml",
   "router/router_v1_rule.yaml",
   "router/router_v1_ruleEndpoint.yaml",
   "operations/operations_v1alpha2_configupdatejob.yaml",

@@ -28,6 +28,12 @@ export async function startKubeEdgeEdge(
   cloud: { websocket: number; https: number; token: string },
   rt: TestRuntime,
   name: string,
+  options: {
+    /** Changes to the config after the defaults here, e.g. the event bus and device twin turned on. */
+    overrides?: (modules: Record<string, Record<string, unknown>>, dir: string) => void;
+    /** klog's -v; 2 by default (0 is what KubeEdge's edgecore.service runs with). */
+    verbosity?: number;
+  } = {},
 ): Promise<KubeEdgeEdge> {
   const dir = join(run.path, `kubeedge-${name}`);
   await Deno.mkdir(dir, { recursive: true });
@@ -71,13 +77,14 @@ export async function startKubeEdgeEdge(
   m.metaManager = { ...m.metaManager, metaServer: { enable: false } };
   m.deviceTwin = { ...m.deviceTwin, enable: false, dmiSockPath: join(dir, "dmi") };
   m.edgeStream = { ...m.edgeStream, enable: false };
+  options.overrides?.(m, dir);
   const configFile = join(dir, "edgecore.yaml");
   await Deno.writeTextFile(configFile, stringify(config));
   const sysctls = await readSysctls();
   // It refuses to start beside a process named kubelet unless told not to look.
   const process = await spawnLogged(run, `kubeedge-${name}`, bins.edgecore, [
     `--config=${configFile}`,
-    "-v=2",
+    `-v=${options.verbosity ?? 2}`,
   ], {
     CHECK_EDGECORE_ENVIRONMENT: "false",
   });
