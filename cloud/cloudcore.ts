@@ -97,7 +97,7 @@ export async function startCloudCore(
     late.hub = hub;
     closers.push(() => hub.close());
     if (config.modules.cloudStream.enable) {
-      const streaming = await startCloudStreaming(config, kc, pki, log.child({ module: "stream" }));
+      const streaming = await startCloudStreaming(config, kc, pki, log.child({ module: "stream" }), registry);
       closers.push(() => streaming.close());
     }
     const certServer = await startCertServer({

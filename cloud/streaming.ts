@@ -1,13 +1,15 @@
 // cloudcore's half of kubectl logs/exec/attach, assembled from cloud/stream: the tunnel server edges dial,
 // the stream server kube-apiserver calls as each node's kubelet (one port per node, no iptables), and the
 // coordinator that records in Kubernetes which replica holds which tunnel. See docs/streaming.md.
-import type { KubeConfig } from "@kubernetes/client-node";
+import { AuthorizationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { ConfigError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import type { Registry } from "../lib/metrics.ts";
 import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
 import type { CloudPki } from "./certs/mod.ts";
 import type { CloudCoreConfig } from "./config.ts";
 import { startStreamCoordinator, startStreamServer, startTunnelServer } from "./stream/mod.ts";
+import { KubeletAuthorizer } from "./stream/kubelet_authz.ts";
 
 export interface CloudStreaming {
   readonly tunnelPort: number;
@@ -34,6 +36,7 @@ export async function startCloudStreaming(
   kc: KubeConfig,
   pki: CloudPki,
   log: Logger,
+  registry: Registry,
 ): Promise<CloudStreaming> {
   const stream = config.modules.cloudStream;
   const hub = config.modules.cloudHub;
@@ -76,7 +79,28 @@ export async function startCloudStreaming(
       onDisconnect: (node) => void late.coordinator?.nodeDisconnected(node),
     });
     closers.push(() => tunnels.close());
+    const authorization = kc.makeApiClient(AuthorizationV1Api);
+    const authorizer = new KubeletAuthorizer({
+      review: async ({ user, groups, verb, subresource, node }) => {
+        const review = await authorization.createSubjectAccessReview({
+          body: {
+            spec: {
+              user,
+              groups: [...groups],
+              resourceAttributes: { verb, resource: "nodes", subresource, name: node, version: "v1" },
+            },
+          },
+        });
+        return { allowed: review.status?.allowed === true, reason: review.status?.reason };
+      },
+    });
+    const denied = registry.counter(
+      "kedge_cloud_stream_denied_total",
+      "Requests to a node's stream port (kubectl logs, exec, stats) the caller had no right to, by subresource.",
+    );
     const streams = await startStreamServer({
+      authorizer,
+      onDenied: (subresource) => denied.inc({ subresource }),
       address: advertise,
       tls: streamTls,
       tunnels,

@@ -2,12 +2,13 @@
 // and the MetaServer on the box with the cloud up and down. No iptables: the node's kubelet endpoint is a
 // port of cloudcore's stream server (docs/streaming.md).
 import assert from "node:assert/strict";
+import https from "node:https";
 import { join } from "node:path";
 import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
 import { controlPlaneBinaries, createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { waitFor } from "./containerd/pod_helpers.ts";
-import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
+import { joinEdge, metric, startCloud, startEdge } from "./harness/kedge.ts";
 import { runKubectl } from "./harness/kubectl.ts";
 
 /** kube-apiserver's node proxy refuses loopback addresses, so the stream server uses the machine's own. */
@@ -155,6 +156,77 @@ spec:
         assert.equal(out.code, 0, out.stderr);
         assert.equal(JSON.parse(out.stdout).node.nodeName, "edge-s");
       });
+
+      await t.step(
+        "the stream port authorizes like a kubelet: a SubjectAccessReview per caller, verb and subresource",
+        async () => {
+          // Two users with certificates from the kubelet-client CA: alice has no rights, bob nodes/proxy only.
+          const rbac = await kubectl(
+            ["apply", "-f", "-"],
+            `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: node-proxy-only}
+rules: [{apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get", "create"]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: bob-node-proxy}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: node-proxy-only}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
+`,
+          );
+          assert.equal(rbac.code, 0, rbac.stderr);
+          const port = Number(
+            (await kubectl([
+              "get",
+              "node",
+              "edge-s",
+              "-o",
+              "jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}",
+            ]))
+              .stdout,
+          );
+          const asUser = async (user: string, path: string) => {
+            const leaf = await issueCertificate({ ca: cp.pki.ca, commonName: user, usages: ["client"] });
+            const cert = certificateToPem(leaf.cert);
+            const key = await privateKeyToPem(leaf.keys!.privateKey);
+            return await new Promise<{ status: number; body: string }>((resolve, reject) => {
+              const req = https.request({
+                host: HOST_IP,
+                port,
+                path,
+                cert,
+                key,
+                ca: cp.caPem,
+                timeout: 10_000,
+              }, (res) => {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk: string) => {
+                  body += chunk;
+                  if (body.length > 200) res.destroy();
+                });
+                res.on("close", () => resolve({ status: res.statusCode ?? 0, body }));
+              });
+              req.on("error", reject);
+              req.end();
+            });
+          };
+          const logs = "/containerLogs/default/talker/app";
+          const alice = await asUser("alice", logs);
+          assert.equal(alice.status, 403, alice.body);
+          assert.match(alice.body, /user=alice, verb=get, resource=nodes, subresource=proxy/);
+          const bob = await asUser("bob", logs);
+          assert.equal(bob.status, 200, bob.body);
+          assert.match(bob.body, /line-\d+/);
+          const stats = await asUser("bob", "/stats/summary");
+          assert.equal(stats.status, 403, "nodes/proxy does not give nodes/stats");
+          assert.match(stats.body, /subresource=stats/);
+          const denied = await metric(cloud.ports.metrics, "kedge_cloud_stream_denied_total");
+          assert.ok((denied ?? 0) >= 1, `denials counted: ${denied}`);
+        },
+      );
 
       await t.step("bad input: an unknown pod and an unknown container are clear errors", async () => {
         const container = await kubectl(["logs", "talker", "-c", "nope"]);

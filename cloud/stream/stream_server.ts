@@ -18,6 +18,7 @@ import { forwardRequest, forwardUpgrade, NODE_HEADER, type PeerTls } from "./for
 import type { TunnelMux } from "../../lib/tunnel/mux.ts";
 import { commonNameOf } from "./node_identity.ts";
 import { writeRawError } from "./raw_http.ts";
+import { type Authorization, callerOf, type KubeletAuthorizer, subresourceOf } from "./kubelet_authz.ts";
 
 export interface StreamServerOptions {
   /** Where node ports listen. Default 0.0.0.0. */
@@ -35,6 +36,10 @@ export interface StreamServerOptions {
   readonly headTimeoutMs?: number;
   /** Largest request head, in bytes. Default 16 KiB. */
   readonly maxHeaderBytes?: number;
+  /** Decides every request on a node port; without it (tests of the tunnel alone) all are allowed. */
+  readonly authorizer?: KubeletAuthorizer;
+  /** Called with each refused request's subresource (a metric). */
+  readonly onDenied?: (subresource: string) => void;
 }
 
 export interface StreamServer {
@@ -114,12 +119,13 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     );
   };
 
+  type Refusal = { status: number; message: string } | undefined;
   const serve = async (
     bind: string,
     port: number,
     tlsOptions: https.ServerOptions,
     handlers: { request: ReturnType<typeof onRequest>; upgrade: ReturnType<typeof onUpgrade> },
-    check?: (req: IncomingMessage) => string | undefined,
+    check: (req: IncomingMessage) => Promise<Refusal>,
   ) => {
     const server = https.createServer({
       ...tlsOptions,
@@ -138,14 +144,17 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       (error: Error) => log.debug("stream tls handshake refused", { error: error.message }),
     );
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      const refused = check?.(req);
-      if (refused) return send(res, 403, refused);
-      handlers.request(req, res);
+      check(req).then((refused) => {
+        if (refused) return send(res, refused.status, refused.message);
+        handlers.request(req, res);
+      }, () => send(res, 500, "Cannot authorize the request"));
     });
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const refused = check?.(req);
-      if (refused) return writeRawError(socket, 403, refused);
-      handlers.upgrade(req, socket, head);
+      // Until the decision, the socket's bytes wait in its buffer: nothing reads it yet.
+      check(req).then((refused) => {
+        if (refused) return writeRawError(socket, refused.status, refused.message);
+        handlers.upgrade(req, socket, head);
+      }, () => writeRawError(socket, 500, "Cannot authorize the request"));
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -155,6 +164,29 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       });
     });
     return { server, port: (server.address() as AddressInfo).port, sockets };
+  };
+
+  /** A node port's check: the caller's rights on that node, as its kubelet would decide them. */
+  const authorizeFor = (node: string) => async (req: IncomingMessage): Promise<Refusal> => {
+    if (!options.authorizer) return undefined;
+    const caller = callerOf((req.socket as TLSSocket).getPeerCertificate()?.raw);
+    const decision: Authorization = await options.authorizer.authorize(
+      caller,
+      req.method,
+      req.url ?? "",
+      node,
+    );
+    if (decision.allowed) return undefined;
+    const path = (req.url ?? "").split("?")[0]?.slice(0, 200);
+    log.warn("stream request denied", {
+      node,
+      path,
+      method: req.method,
+      user: caller?.user,
+      why: decision.message,
+    });
+    options.onDenied?.(subresourceOf(req.url ?? ""));
+    return { status: decision.status, message: decision.message };
   };
 
   const nodeTls = { cert: options.tls.certPem, key: options.tls.keyPem, ca: options.tls.clientCaPem };
@@ -174,8 +206,13 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       request: (req, res) => onRequest(nodeOf(req), false)(req, res),
       upgrade: (req, socket, head) => onUpgrade(nodeOf(req), false)(req, socket, head),
     }, (req) => {
+      // Forwarded requests were authorized by the replica the apiserver called.
       const cn = commonNameOf((req.socket as TLSSocket).getPeerCertificate()?.raw);
-      return cn === peerName ? undefined : "Cannot forward: the client is not a cloudcore replica";
+      return Promise.resolve(
+        cn === peerName
+          ? undefined
+          : { status: 403, message: "Cannot forward: the client is not a cloudcore replica" },
+      );
     });
     log.info("stream forward listener up", { address: peer.address, port: peerListener.port });
   }
@@ -194,7 +231,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       const listener = await serve(address, port, nodeTls, {
         request: onRequest(node, true),
         upgrade: onUpgrade(node, true),
-      });
+      }, authorizeFor(node));
       listeners.set(node, listener);
       log.info("stream port serving node", { node, port: listener.port });
       return listener.port;
