@@ -11,7 +11,7 @@ import { type CloudHub, startCloudHub, startMetricsServer } from "./hub/mod.ts";
 import { startCertServer } from "./http/mod.ts";
 import { createEdgeControllers } from "./controllers/mod.ts";
 import { createDeviceController, installDeviceCrds, isDeviceMessage } from "./devices/mod.ts";
-import { startCloudStreaming } from "./streaming.ts";
+import { type CloudStreaming, startCloudStreaming } from "./streaming.ts";
 import { watchChecks } from "./kube/mod.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -96,9 +96,10 @@ export async function startCloudCore(
     });
     late.hub = hub;
     closers.push(() => hub.close());
+    let streaming: CloudStreaming | undefined;
     if (config.modules.cloudStream.enable) {
-      const streaming = await startCloudStreaming(config, kc, pki, log.child({ module: "stream" }), registry);
-      closers.push(() => streaming.close());
+      streaming = await startCloudStreaming(config, kc, pki, log.child({ module: "stream" }), registry);
+      closers.push(() => streaming!.close());
     }
     const certServer = await startCertServer({
       address: hubConfig.https.address,
@@ -114,7 +115,8 @@ export async function startCloudCore(
       readiness: () => Promise.resolve({ websocket: !signal.aborted, ...watchChecks(registry) }),
     });
     closers.push(() => certServer.close());
-    // `cloudcore certs renew` (on any replica) replaces the Secret: every replica serves the new certificate
+    // `cloudcore certs renew` (on any replica) replaces the Secret: every replica serves the new certificate on
+    // the hub, certificate and stream tunnel ports
     // within serverCertCheckInterval, without a restart; edges keep working since the CA is the same.
     const renewal = setInterval(() => {
       readServerCertificate(kc).then((current) => {
@@ -122,6 +124,7 @@ export async function startCloudCore(
         servedCertPem = current.certPem;
         hub.updateServerCertificate(current.certPem, current.keyPem);
         certServer.updateServerCertificate(current.certPem, current.keyPem);
+        streaming?.updateServerCertificate(current.certPem, current.keyPem);
         log.info("renewed server certificate in use", { serial: current.serial });
       }).catch((error) => log.warn("server certificate check failed", { error }));
     }, hubConfig.serverCertCheckInterval * 1000);

@@ -13,6 +13,8 @@ import { KubeletAuthorizer } from "./stream/kubelet_authz.ts";
 
 export interface CloudStreaming {
   readonly tunnelPort: number;
+  /** The tunnel port (10004) serves cloudcore's renewed certificate; the stream ports have their own. */
+  updateServerCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
 }
 
@@ -125,7 +127,11 @@ export async function startCloudStreaming(
     });
     late.coordinator = coordinator;
     closers.push(() => coordinator.stop());
-    return { tunnelPort: tunnels.port, close };
+    return {
+      tunnelPort: tunnels.port,
+      updateServerCertificate: (certPem, keyPem) => tunnels.updateServerCertificate(certPem, keyPem),
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

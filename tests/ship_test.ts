@@ -12,7 +12,7 @@ import { kubectlFor } from "./harness/kubectl.ts";
 import { type Core, startCore } from "./harness/cores.ts";
 import { EDGECORE_UNIT } from "../edge/cli/mod.ts";
 import { defaultEdgeCoreConfig } from "../edge/config.ts";
-import { x509 } from "../lib/pki/mod.ts";
+import { certificateToPem, issueCertificate, privateKeyToPem, x509 } from "../lib/pki/mod.ts";
 
 const UNIT_FILE = new URL("../systemd/edgecore.service", import.meta.url);
 
@@ -94,9 +94,9 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
     return new x509.X509Certificate(Buffer.from(secret.data!.cloudcoredata!, "base64")).serialNumber;
   };
   // openssl is part of the test machine (Debian's ca-certificates pulls it in).
-  const servedSerial = async (): Promise<string | undefined> => {
+  const servedSerial = async (port = ports.https): Promise<string | undefined> => {
     const served = await new Deno.Command("openssl", {
-      args: ["s_client", "-connect", `127.0.0.1:${ports.https}`, "-servername", "cloudcore.test"],
+      args: ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "cloudcore.test"],
       stdin: "null",
       stdout: "piped",
       stderr: "null",
@@ -105,6 +105,32 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
       new TextDecoder().decode(served.stdout),
     );
     return pem ? new x509.X509Certificate(pem[0]).serialNumber : undefined;
+  };
+  const tunnelPort = freePort();
+  const streamFiles = async () => {
+    const stream = await issueCertificate({
+      ca: cp.pki.ca,
+      commonName: "kedge-stream",
+      usages: ["server"],
+      ipAddresses: ["127.0.0.1"],
+    });
+    const file = (name: string) => join(run.path, name);
+    await Deno.writeTextFile(file("stream.crt"), certificateToPem(stream.cert));
+    await Deno.writeTextFile(file("stream.key"), await privateKeyToPem(stream.keys!.privateKey), {
+      mode: 0o600,
+    });
+    await Deno.writeTextFile(file("stream-ca.crt"), cp.caPem);
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    return {
+      enable: true,
+      tunnelPort,
+      streamAdvertiseAddress: "127.0.0.1",
+      nodePortRange: { min: base, max: base + 20 },
+      tlsStreamCertFile: file("stream.crt"),
+      tlsStreamPrivateKeyFile: file("stream.key"),
+      tlsStreamCAFile: file("stream-ca.crt"),
+      peerPort: freePort(),
+    };
   };
   const startCloud = async (name: string) => {
     // cloudcore runs as the ServiceAccount init made, so every right it needs must be in init's ClusterRole.
@@ -131,6 +157,8 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
     const config = parse(await Deno.readTextFile(configFile));
     config.kubeAPIConfig.kubeConfig = saKubeconfig;
     config.modules.cloudHub.serverCertCheckInterval = 1;
+    // The stream tunnel (10004) too, so that every TLS port cloudcore serves with its certificate is checked.
+    config.modules.cloudStream = { ...config.modules.cloudStream, ...await streamFiles() };
     const started = await startCore(run, "cloudcore", config, { name });
     await started.waitForLog("cloudcore ready", 60_000);
     return started;
@@ -388,12 +416,20 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
           (await core.readNamespacedSecret({ name: "casecret", namespace: "kubeedge" })).data,
           caBefore,
         );
-        // The running cloudcore picks the renewed certificate up from the Secret, without a restart.
-        await waitFor(
-          "the renewed certificate served",
-          async () => (await servedSerial()) === serialAfter,
-          15_000,
-        );
+        // The running cloudcore picks the renewed certificate up from the Secret, without a restart, on
+        // every port it serves with it: certificates (10002), the hub (10000) and the stream tunnel (10004).
+        for (
+          const [what, port] of [["https", ports.https], ["hub", ports.websocket], [
+            "tunnel",
+            tunnelPort,
+          ]] as const
+        ) {
+          await waitFor(
+            `the renewed certificate served on the ${what} port`,
+            async () => (await servedSerial(port)) === serialAfter,
+            15_000,
+          );
+        }
         const before = connectedCount(await Deno.readTextFile(edge!.logFile));
         await cloud!.stop();
         cloud = await startCloud("cloudcore-renewed");

@@ -35,6 +35,8 @@ export interface TunnelServer {
   /** The node's tunnel on this replica, if it has one. */
   tunnel(node: string): TunnelMux | undefined;
   nodes(): string[];
+  /** Serves a renewed certificate to new connections (open tunnels keep theirs). */
+  updateServerCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,10 @@ export async function startTunnelServer(options: TunnelServerOptions): Promise<T
     port,
     tunnel: (node) => tunnels.get(node)?.mux,
     nodes: () => [...tunnels.keys()],
+    updateServerCertificate(certPem, keyPem) {
+      server.setSecureContext({ ca: options.tls.caPem, cert: certPem, key: keyPem });
+      log.info("server certificate updated");
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const { ws } of tunnels.values()) ws.close(1001, "cloudcore stopping");
