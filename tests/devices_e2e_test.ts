@@ -210,6 +210,33 @@ Deno.test("devices: membership, reported twins to Device.status, desired twins t
         console.log(`cloud back -> Device.status: ${Date.now() - back} ms`);
       },
     );
+
+    await t.step(
+      "a report cloudcore held for its status write when it was killed (SIGKILL) is sent again, not lost",
+      async () => {
+        // 40 is written at once; 41, a moment later, waits for the next write an interval on. cloudcore dies
+        // before that write: 41 was never acknowledged, so the edge still holds it and sends it again.
+        assert.equal((await pub(`${DEVICE("thermo-2")}/twin/update`, twinUpdate("40"))).code, 0);
+        await waitFor(
+          "reported 40",
+          async () => (await reported("thermo-2", "temperature")) === "40",
+          5_000,
+          50,
+        );
+        assert.equal((await pub(`${DEVICE("thermo-2")}/twin/update`, twinUpdate("41"))).code, 0);
+        await new Promise((r) => setTimeout(r, 300));
+        Deno.kill(cloud.pid, "SIGKILL");
+        await cloud.status;
+        assert.equal(await reported("thermo-2", "temperature"), "40", "41 was not written before the kill");
+        cloud = await startCloud(run, cp, { name: "cloudcore-after-kill", ports: cloud.ports });
+        await waitFor(
+          "reported 41 after cloudcore is back",
+          async () => (await reported("thermo-2", "temperature")) === "41",
+          30_000,
+          200,
+        );
+      },
+    );
   } finally {
     for (const s of subs) await s.stop();
     for (const stop of stops.reverse()) await stop().catch(() => {});

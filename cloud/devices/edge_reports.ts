@@ -102,7 +102,12 @@ export function createEdgeReportHandler(deps: EdgeReportDeps) {
     const update = readReport(kind, message.content);
     if (typeof update === "string") return errorTo(message, `Cannot update ${resource}: ${update}`);
     deps.reports.inc({ kind });
-    await deps.submit(key, update);
+    try {
+      // Acknowledged only once the status write holding it succeeded: until then the edge keeps the report.
+      await deps.submit(key, update);
+    } catch (error) {
+      return errorTo(message, `Cannot update ${resource}: ${(error as Error).message}`);
+    }
     return responseTo(message, "OK");
   };
 }

@@ -1,8 +1,10 @@
 /**
  * Device.status writes, coalesced: at most one merge patch of the status subresource per device per
  * interval (1 s), carrying the latest value of every property reported meanwhile. The first report after a
- * quiet interval is written at once and `submit` resolves after that write; later ones join the next write
- * and `submit` resolves as soon as they are held. A failed write keeps its values (under newer ones) and is
+ * quiet interval is written at once, later ones join the next write; `submit` resolves only once a write
+ * holding the report has succeeded (the edge's report is acknowledged then, so a cloudcore that dies before
+ * the write loses nothing: the edge still holds the report and sends it again), and rejects when the device
+ * is gone or cloudcore stops before it could be written. A failed write keeps its values (under newer ones) and is
  * tried again after a jittered backoff that doubles per failure of that device up to `maxRetryMs`, unless
  * the device is gone. While the apiserver is away this keeps the writes (each a TLS connection attempt,
  * which the runtime holds on to for a while) and the warn lines (one per WARN_INTERVAL_MS) few.
@@ -28,8 +30,20 @@ export interface StatusWriterOptions {
   readonly onCoalesced?: () => void;
 }
 
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** The report cannot be written: the device is gone, or cloudcore is stopping. */
+export class StatusNotWrittenError extends Error {
+  override readonly name = "StatusNotWrittenError";
+}
+
 interface Entry {
   pending?: StatusUpdate;
+  /** Callers whose reports are in `pending` (or in a failed write that is retried). */
+  waiting: Waiter[];
   timer?: ReturnType<typeof setTimeout>;
   writing?: Promise<void>;
   lastWriteAt: number;
@@ -66,43 +80,59 @@ export class StatusWriter {
     this.#random = options.random ?? Math.random;
   }
 
-  /** Holds `update` for device `key`; resolves after the write when it is written at once. */
+  /** Holds `update` for device `key`; resolves once a write holding it has succeeded. */
   submit(key: string, update: StatusUpdate): Promise<void> {
+    if (this.#stopped) {
+      return Promise.reject(new StatusNotWrittenError("Cannot write: cloudcore is stopping"));
+    }
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = { lastWriteAt: -Infinity, failures: 0, retryAt: -Infinity, written: new Map() };
+      entry = { waiting: [], lastWriteAt: -Infinity, failures: 0, retryAt: -Infinity, written: new Map() };
       this.#entries.set(key, entry);
     }
     entry.pending = merge(entry.pending, update);
+    const written = new Promise<void>((resolve, reject) => entry.waiting.push({ resolve, reject }));
     if (entry.writing || entry.timer !== undefined) {
       this.#o.onCoalesced?.();
-      return Promise.resolve();
+      return written;
     }
     const wait = this.#wait(entry);
-    if (wait <= 0 && !this.#stopped) return this.#write(key, entry);
+    if (wait <= 0) {
+      void this.#write(key, entry);
+      return written;
+    }
     this.#o.onCoalesced?.();
     this.#schedule(key, entry, wait);
-    return Promise.resolve();
+    return written;
   }
 
-  /** The device is gone: drop what is held for it. */
+  /** The device is gone: drop what is held for it (its callers learn it was not written). */
   forget(key: string): void {
     const entry = this.#entries.get(key);
-    if (entry?.timer !== undefined) clearTimeout(entry.timer);
+    if (!entry) return;
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
     this.#entries.delete(key);
+    settle(
+      entry.waiting.splice(0),
+      new StatusNotWrittenError(`Cannot write the status of ${key}: it is gone`),
+    );
   }
 
-  /** Writes what is held now (one try each) and stops. */
+  /** Writes what is held now (one try each) and stops; reports that could not be written are refused. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    const writes: Promise<void>[] = [];
-    for (const [key, entry] of this.#entries) {
+    for (const entry of this.#entries.values()) {
       if (entry.timer !== undefined) clearTimeout(entry.timer);
       entry.timer = undefined;
-      if (entry.writing) writes.push(entry.writing);
-      else if (entry.pending) writes.push(this.#write(key, entry));
     }
-    await Promise.allSettled(writes);
+    // Writes in flight first; then what is still held (reports that came during them), one try each.
+    await Promise.allSettled([...this.#entries.values()].map((entry) => entry.writing));
+    await Promise.allSettled(
+      [...this.#entries].filter(([, entry]) => entry.pending).map(([key, entry]) => this.#write(key, entry)),
+    );
+    for (const entry of this.#entries.values()) {
+      settle(entry.waiting.splice(0), new StatusNotWrittenError("Cannot write: cloudcore is stopping"));
+    }
   }
 
   #schedule(key: string, entry: Entry, wait: number): void {
@@ -116,12 +146,17 @@ export class StatusWriter {
 
   #write(key: string, entry: Entry): Promise<void> {
     const update = entry.pending;
+    const waiters = entry.waiting.splice(0);
     entry.pending = undefined;
-    if (!update) return Promise.resolve();
+    if (!update) {
+      settle(waiters);
+      return Promise.resolve();
+    }
     entry.lastWriteAt = this.#now();
     const run = async () => {
       const current = this.#o.current(key);
       if (!current) {
+        entry.waiting.unshift(...waiters);
         this.forget(key);
         return;
       }
@@ -135,8 +170,11 @@ export class StatusWriter {
         }
         if (update.state) entry.state = update.state;
         if (update.lastOnlineTime) entry.lastOnlineTime = update.lastOnlineTime;
+        settle(waiters);
       } catch (error) {
         this.#o.onWrite?.("error");
+        // These reports ride the retry (or learn that the device is gone).
+        entry.waiting.unshift(...waiters);
         if (this.#o.isGone(error)) {
           this.forget(key);
           return;
@@ -205,6 +243,10 @@ export class StatusWriter {
     if (lastOnline) status.lastOnlineTime = lastOnline;
     return status;
   }
+}
+
+function settle(waiters: Waiter[], error?: Error): void {
+  for (const w of waiters) error ? w.reject(error) : w.resolve();
 }
 
 /** `next` over `base`, property by property. */
