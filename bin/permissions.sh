@@ -6,4 +6,4 @@ EDGECORE_PERMISSIONS="--allow-net --allow-env --allow-sys --allow-read --allow-w
 # V8 for edgecore: lite mode (no optimizing compiler, feedback allocated lazily). An idle edgecore held
 # 34 MiB anonymous memory and 84 MiB RSS with it against 38 and 96 without (bench/README.md); it does
 # little enough JavaScript work that the optimizer does not pay for its memory.
-EDGECORE_RUNTIME_FLAGS="--v8-flags=--lite-mode"
+EDGECORE_RUNTIME_FLAGS="--v8-flags=--lite-mode,--expose-gc"

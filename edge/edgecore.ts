@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import type { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
 import { registerProcessMetrics } from "../lib/process_metrics.ts";
+import { startIdleGc } from "../lib/idle_gc.ts";
 import type { Message } from "../lib/protocol/mod.ts";
 import type { EdgeCoreConfig } from "./config.ts";
 import { readCredentials, runCertificateRotation } from "./certs/mod.ts";
@@ -129,6 +130,8 @@ export async function startEdgeCore(
 
     const registry = new Registry();
     const processMetrics = registerProcessMetrics(registry, "kedge_edge");
+    const idleGc = startIdleGc();
+    closers.push(() => Promise.resolve(idleGc.stop()));
     closers.push(() => processMetrics.stop());
     const metrics = () => registry.render();
     const servers = await startEdgeServers({ config, nodeName, cri, pods, store, hub, files, log, metrics });

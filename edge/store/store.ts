@@ -1,5 +1,6 @@
 // The edge's memory of Kubernetes objects, keyed by wire resource (default/pod/nginx). Newest
 // resourceVersion wins per object UID and a write returns only after it is committed, so the hub can ack.
+import { Statements } from "./statements.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { compareResourceVersion } from "../../lib/protocol/mod.ts";
 import type { Logger } from "../../lib/log.ts";
@@ -17,6 +18,7 @@ export type PutResult = "stored" | "stale" | "unchanged";
 
 export class EdgeStore {
   readonly #db: DatabaseSync;
+  readonly #sql: Statements;
   readonly #byKey: StatementSync;
   readonly #byUid: StatementSync;
   readonly #upsert: StatementSync;
@@ -28,19 +30,20 @@ export class EdgeStore {
   constructor(path: string, log: Logger) {
     const opened = openDatabase(path, log);
     this.#db = opened.db;
+    this.#sql = new Statements(this.#db);
     this.quarantined = opened.quarantined;
-    this.#byKey = this.#db.prepare("SELECT key, type, uid, resource_version, value FROM meta WHERE key = ?");
-    this.#byUid = this.#db.prepare("SELECT key, type, uid, resource_version, value FROM meta WHERE uid = ?");
-    this.#upsert = this.#db.prepare(
+    this.#byKey = this.#sql.get("SELECT key, type, uid, resource_version, value FROM meta WHERE key = ?");
+    this.#byUid = this.#sql.get("SELECT key, type, uid, resource_version, value FROM meta WHERE uid = ?");
+    this.#upsert = this.#sql.get(
       `INSERT INTO meta (key, type, uid, resource_version, value, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(key) DO UPDATE SET type = excluded.type, uid = excluded.uid,
          resource_version = excluded.resource_version, value = excluded.value, updated_at = excluded.updated_at`,
     );
-    this.#deleteKey = this.#db.prepare("DELETE FROM meta WHERE key = ?");
-    this.#listType = this.#db.prepare(
+    this.#deleteKey = this.#sql.get("DELETE FROM meta WHERE key = ?");
+    this.#listType = this.#sql.get(
       "SELECT key, type, uid, resource_version, value FROM meta WHERE type = ? ORDER BY key",
     );
-    this.#inventory = this.#db.prepare("SELECT uid, resource_version FROM meta");
+    this.#inventory = this.#sql.get("SELECT uid, resource_version FROM meta");
   }
 
   /**
@@ -92,7 +95,7 @@ export class EdgeStore {
 
   /** Every object held, with its key: what the edge reports on (re)connect so the cloud sends the difference. */
   holdings(): Array<{ uid: string; resourceVersion: string; resource: string }> {
-    const rows = this.#db.prepare("SELECT key, uid, resource_version FROM meta ORDER BY key")
+    const rows = this.#sql.get("SELECT key, uid, resource_version FROM meta ORDER BY key")
       .all() as unknown as Array<
         { key: string; uid: string; resource_version: string }
       >;
@@ -101,14 +104,14 @@ export class EdgeStore {
 
   /** Remembers the latest message for key to send upstream when the cloud is back. */
   putUpstream(key: string, message: unknown): void {
-    this.#db.prepare(
+    this.#sql.get(
       `INSERT INTO upstream (key, message, updated_at) VALUES (?, ?, ?)
        ON CONFLICT(key) DO UPDATE SET message = excluded.message, updated_at = excluded.updated_at`,
     ).run(key, JSON.stringify(message), Date.now());
   }
 
   pendingUpstream(): Array<{ key: string; message: unknown }> {
-    const rows = this.#db.prepare("SELECT key, message FROM upstream ORDER BY updated_at")
+    const rows = this.#sql.get("SELECT key, message FROM upstream ORDER BY updated_at")
       .all() as unknown as Array<
         { key: string; message: string }
       >;
@@ -117,7 +120,7 @@ export class EdgeStore {
 
   /** Forgets an upstream message once sent, unless a newer one replaced it meanwhile. */
   clearUpstream(key: string, message: unknown): void {
-    this.#db.prepare("DELETE FROM upstream WHERE key = ? AND message = ?").run(key, JSON.stringify(message));
+    this.#sql.get("DELETE FROM upstream WHERE key = ? AND message = ?").run(key, JSON.stringify(message));
   }
 
   /** The open SQLite connection, for modules that keep their own tables in the same file (device twins). */

@@ -3,6 +3,7 @@
  * device_attr, device_twin (one JSON twin per property, as on the wire) and twin_report (the latest
  * reported value per property that the cloud has not acknowledged). Writes run in one transaction each.
  */
+import { Statements } from "../store/statements.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { DeviceAttr, DeviceInfo, DeviceSpec, Twins } from "./types.ts";
 
@@ -24,6 +25,7 @@ export interface ReportRow {
 
 export class TwinStore {
   readonly #db: DatabaseSync;
+  readonly #sql: Statements;
   readonly #device: StatementSync;
   readonly #devices: StatementSync;
   readonly #twins: StatementSync;
@@ -34,6 +36,7 @@ export class TwinStore {
 
   constructor(db: DatabaseSync) {
     this.#db = db;
+    this.#sql = new Statements(db);
     this.#device = db.prepare(
       "SELECT id, namespace, name, description, state, last_online FROM device WHERE id = ?",
     );
@@ -61,7 +64,7 @@ export class TwinStore {
   }
 
   deviceCount(): number {
-    return (this.#db.prepare("SELECT COUNT(*) AS n FROM device").get() as { n: number }).n;
+    return (this.#sql.get("SELECT COUNT(*) AS n FROM device").get() as { n: number }).n;
   }
 
   twins(id: string): Twins {
@@ -97,12 +100,12 @@ export class TwinStore {
   /** Adds or refreshes a device; its attributes are replaced and twins the spec no longer names go. */
   putDevice(spec: DeviceSpec, now: number): void {
     const id = `${spec.namespace}/${spec.name}`;
-    this.#db.prepare(
+    this.#sql.get(
       `INSERT INTO device (id, namespace, name, description, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET description = excluded.description, updated_at = excluded.updated_at`,
     ).run(id, spec.namespace, spec.name, spec.description ?? "", now);
-    this.#db.prepare("DELETE FROM device_attr WHERE device_id = ?").run(id);
-    const putAttr = this.#db.prepare(
+    this.#sql.get("DELETE FROM device_attr WHERE device_id = ?").run(id);
+    const putAttr = this.#sql.get(
       "INSERT INTO device_attr (device_id, name, value, optional, attr_type, metadata) VALUES (?, ?, ?, ?, ?, ?)",
     );
     for (const [name, attr] of Object.entries(spec.attributes ?? {})) {
@@ -118,13 +121,13 @@ export class TwinStore {
     const keep = new Set(Object.keys(spec.twin ?? {}));
     for (const name of Object.keys(this.twins(id))) {
       if (!keep.has(name)) {
-        this.#db.prepare("DELETE FROM device_twin WHERE device_id = ? AND name = ?").run(id, name);
+        this.#sql.get("DELETE FROM device_twin WHERE device_id = ? AND name = ?").run(id, name);
       }
     }
   }
 
   removeDevice(id: string): boolean {
-    return Number(this.#db.prepare("DELETE FROM device WHERE id = ?").run(id).changes) > 0;
+    return Number(this.#sql.get("DELETE FROM device WHERE id = ?").run(id).changes) > 0;
   }
 
   putTwins(id: string, twins: Twins): void {
@@ -132,7 +135,7 @@ export class TwinStore {
   }
 
   setState(id: string, state: string, lastOnline: string): void {
-    this.#db.prepare("UPDATE device SET state = ?, last_online = ? WHERE id = ?").run(state, lastOnline, id);
+    this.#sql.get("UPDATE device SET state = ?, last_online = ? WHERE id = ?").run(state, lastOnline, id);
   }
 
   /** Keeps the latest reported twin per property; returns the report's sequence number. */
@@ -145,7 +148,7 @@ export class TwinStore {
   }
 
   reports(): ReportRow[] {
-    return this.#db.prepare(
+    return this.#sql.get(
       "SELECT device_id, name, twin, seq FROM twin_report ORDER BY seq, device_id, name",
     )
       .all() as unknown as ReportRow[];
@@ -153,7 +156,7 @@ export class TwinStore {
 
   /** Forgets reported values the cloud has, unless a newer report replaced them meanwhile. */
   ackReports(id: string, names: readonly string[], seq: number): void {
-    const remove = this.#db.prepare("DELETE FROM twin_report WHERE device_id = ? AND name = ? AND seq <= ?");
+    const remove = this.#sql.get("DELETE FROM twin_report WHERE device_id = ? AND name = ? AND seq <= ?");
     this.transaction(() => {
       for (const name of names) remove.run(id, name, seq);
     });
