@@ -22,6 +22,7 @@ import {
 import { overrideLog, toYaml } from "../lib/config/mod.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import { startEdgeCore } from "./edgecore.ts";
+import { limitMallocRetention } from "./malloc.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { VERSION } from "../lib/version.ts";
 import {
@@ -224,6 +225,7 @@ export async function run(config: EdgeCoreConfig, options: RunOptions): Promise<
     nodeName,
     ...summary(config),
   });
+  limitMallocRetention(log);
   const core = await startEdgeCore(config, nodeName, log, signal);
   await waitForAbort(signal);
   await core.close();
