@@ -16,7 +16,8 @@
 // store warm), size on disk, the bare `deno run` floor. --cycles N: pod create/delete cycles, RSS and
 // anonymous slopes per cycle after the first fifth. --idle-minutes M: idle slopes in MiB/hour.
 import { kubeEdgeBinaries } from "../tests/kubeedge/cloud.ts";
-import { addDevices, addPods, podCycle, TwinReporter } from "./edge_footprint_load.ts";
+import { addDevices, addPods, TwinReporter } from "./edge_footprint_load.ts";
+import { cycleSlopes, idleSlopes } from "./edge_footprint_long.ts";
 import {
   denoFloor,
   executable,
@@ -40,7 +41,6 @@ import {
   slopeTable,
 } from "./edge_footprint_report.ts";
 import { type Stack, startKedgeStack, startKubeEdgeStack } from "./edge_footprint_stacks.ts";
-import { fit } from "./soak_report.ts";
 
 const argv = Deno.args;
 const arg = (name: string, fallback: string) => {
@@ -214,74 +214,20 @@ try {
       row.notes.set(label, row.notes.has(label) ? `${row.notes.get(label)}; ${note}` : note);
     }
   }
-  for (const s of stacks) {
-    mappings.set(s.label, residentByMapping(s.agentPid()));
-    agents.push(`${s.label}: pid ${s.agentPid()}, ${executable(s.agentPid())}`);
-  }
   for (const r of reporters) await r.stop();
   reporters.length = 0;
 
   if (CYCLES > 0) {
     log(`${CYCLES} pod create/delete cycles`);
-    const every = Math.max(1, Math.floor(CYCLES / 40));
-    const warmFrom = Math.floor(CYCLES / 5);
-    await each("cycles", async (s) => {
-      const points: Array<{ n: number; rss: number; anon: number; heap?: number }> = [];
-      for (let n = 0; n <= CYCLES; n++) {
-        if (n % every === 0 || n === CYCLES) {
-          const m = memory(s.agentPid());
-          points.push({ n, rss: m.rss, anon: m.anon, heap: (await s.heap?.())?.min });
-        }
-        if (n < CYCLES) await podCycle(s, n, 120_000);
-      }
-      const warmPoints = points.filter((p) => p.n >= warmFrom);
-      const first = points[0]!;
-      const last = points.at(-1)!;
-      slopes.push({
-        phase: `${CYCLES} pod create/delete cycles`,
-        agent: s.label,
-        rss: fit(warmPoints.map((p) => [p.n, p.rss])),
-        anon: fit(warmPoints.map((p) => [p.n, p.anon])),
-        heapMin: s.heap ? fit(warmPoints.map((p) => [p.n, (p.heap ?? NaN) / 1024])) : undefined,
-        unit: "KiB/cycle",
-        detail: `${warmPoints.length} samples, cycles ${warmFrom}-${CYCLES}; RSS ${
-          (first.rss / 1024).toFixed(1)
-        } -> ${(last.rss / 1024).toFixed(1)} MiB, anon ${(first.anon / 1024).toFixed(1)} -> ${
-          (last.anon / 1024).toFixed(1)
-        } MiB`,
-      });
-    });
+    slopes.push(...(await each("cycles", (s) => cycleSlopes(s, CYCLES))).values());
   }
-
   if (IDLE_MINUTES > 0) {
     log(`${IDLE_MINUTES} idle minutes`);
-    const points = new Map<string, Array<{ h: number; rss: number; anon: number; heap?: number }>>();
-    const started = performance.now();
-    while (performance.now() - started < IDLE_MINUTES * 60_000) {
-      await each("idle sample", async (s) => {
-        const m = memory(s.agentPid());
-        const list = points.get(s.label) ?? [];
-        list.push({
-          h: (performance.now() - started) / 3_600_000,
-          rss: m.rss,
-          anon: m.anon,
-          heap: (await s.heap?.())?.min,
-        });
-        points.set(s.label, list);
-      });
-      await sleep(30_000);
-    }
-    for (const [agent, list] of points) {
-      slopes.push({
-        phase: `${IDLE_MINUTES} idle minutes`,
-        agent,
-        rss: fit(list.map((p) => [p.h, p.rss / 1024])),
-        anon: fit(list.map((p) => [p.h, p.anon / 1024])),
-        heapMin: agent === KEDGE ? fit(list.map((p) => [p.h, (p.heap ?? NaN) / 1048576])) : undefined,
-        unit: "MiB/hour",
-        detail: `${list.length} samples, every 30 s`,
-      });
-    }
+    slopes.push(...(await each("idle minutes", (s) => idleSlopes(s, IDLE_MINUTES))).values());
+  }
+  for (const s of stacks) {
+    mappings.set(s.label, residentByMapping(s.agentPid()));
+    agents.push(`${s.label}: pid ${s.agentPid()}, ${executable(s.agentPid())}`);
   }
 } finally {
   await stopAll();
@@ -314,7 +260,7 @@ console.log(
 );
 if (slopes.length) console.log(`\n${slopeTable(slopes)}`);
 if (mappings.size) {
-  console.log(`\nResident memory by mapping, at the end of the last row:\n\n${mappingTable(mappings)}`);
+  console.log(`\nResident memory by mapping, at the end of the run:\n\n${mappingTable(mappings)}`);
   console.log(`\nAgents measured: ${agents.join("; ")}.`);
 }
 console.log(
