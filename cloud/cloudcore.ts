@@ -12,6 +12,7 @@ import { startCertServer } from "./http/mod.ts";
 import { createEdgeControllers } from "./controllers/mod.ts";
 import { createDeviceController, installDeviceCrds, isDeviceMessage } from "./devices/mod.ts";
 import { type CloudStreaming, startCloudStreaming } from "./streaming.ts";
+import { requestLimiterOf } from "./kube/rate_limit.ts";
 import { watchChecks } from "./kube/mod.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -38,6 +39,17 @@ export async function startCloudCore(
   const hubConfig = config.modules.cloudHub;
   const registry = new Registry();
   const processMetrics = registerProcessMetrics(registry, "kedge_cloud");
+  const limiter = requestLimiterOf(kc);
+  if (limiter) {
+    const throttled = registry.gauge(
+      "kedge_cloud_apiserver_throttled_requests",
+      "apiserver requests that waited for kubeAPIConfig.qps/burst since start, and their total wait.",
+    );
+    registry.onCollect(() => {
+      throttled.set(limiter.waited, { measure: "requests" });
+      throttled.set(limiter.waitedSeconds, { measure: "seconds" });
+    });
+  }
   const closers: Array<() => Promise<void>> = [() => Promise.resolve(processMetrics.stop())];
   const close = async () => {
     for (const c of closers.reverse()) {

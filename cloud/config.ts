@@ -45,7 +45,7 @@ export const CloudCoreConfigSchema = v.strictObject({
   kubeAPIConfig: section({
     /** Path of a kubeconfig file; "" means in-cluster (service account) or the default kubeconfig. */
     kubeConfig: str(""),
-    /** Accepted for KubeEdge compatibility; not applied yet (no client-side rate limit, see the issue notes). */
+    /** Client-side limit of apiserver requests: burst at once, then qps a second (Leases and Node status first). */
     qps: positiveNumber(100),
     burst: positiveInt(200),
   }),

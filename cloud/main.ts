@@ -31,6 +31,7 @@ import {
   loadCloudCoreConfig,
 } from "./config.ts";
 import { checkApiserver, loadKubeConfig } from "./kube/mod.ts";
+import { limitRequests, TokenBucket } from "./kube/rate_limit.ts";
 import { getToken } from "./certs/mod.ts";
 import { startCloudCore } from "./cloudcore.ts";
 import {
@@ -168,6 +169,8 @@ export interface RunOptions {
 export async function run(config: CloudCoreConfig, options: RunOptions): Promise<number> {
   const { signal, log } = options;
   const kube = await loadKubeConfig(config.kubeAPIConfig.kubeConfig, options.configFile);
+  const { qps, burst } = config.kubeAPIConfig;
+  limitRequests(kube.kubeConfig, new TokenBucket({ qps, burst }));
   log.info("cloudcore started", { version: VERSION, configFile: options.configFile, ...summary(config) });
   const check = await checkApiserver(kube, signal);
   if (signal.aborted) return 0;
