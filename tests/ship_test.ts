@@ -107,6 +107,9 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
     return pem ? new x509.X509Certificate(pem[0]).serialNumber : undefined;
   };
   const tunnelPort = freePort();
+  // Ports chosen once (free ones, never a random range another test may hold), the same across restarts.
+  const nodePort = freePort();
+  const peerPort = freePort();
   const streamFiles = async () => {
     const stream = await issueCertificate({
       ca: cp.pki.ca,
@@ -120,16 +123,15 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
       mode: 0o600,
     });
     await Deno.writeTextFile(file("stream-ca.crt"), cp.caPem);
-    const base = 20000 + Math.floor(Math.random() * 20000);
     return {
       enable: true,
       tunnelPort,
       streamAdvertiseAddress: "127.0.0.1",
-      nodePortRange: { min: base, max: base + 20 },
+      nodePortRange: { min: nodePort, max: nodePort },
       tlsStreamCertFile: file("stream.crt"),
       tlsStreamPrivateKeyFile: file("stream.key"),
       tlsStreamCAFile: file("stream-ca.crt"),
-      peerPort: freePort(),
+      peerPort,
     };
   };
   const startCloud = async (name: string) => {
