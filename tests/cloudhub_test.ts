@@ -289,6 +289,53 @@ Deno.test("cloudhub sends back onMessage's reply and turns a thrown error into a
   });
 });
 
+Deno.test("cloudhub answers a node's Lease while 20 of its pod status patches wait on a slow apiserver", async () => {
+  let releasePods: () => void = () => {};
+  const podsReleased = new Promise<void>((resolve) => releasePods = resolve);
+  let podsInFlight = 0;
+  let mostPodsInFlight = 0;
+  await withHub({
+    handlerConcurrency: 4,
+    onMessage: async (_node, message) => {
+      if (message.route.resource.includes("/podpatch/")) {
+        podsInFlight++;
+        mostPodsInFlight = Math.max(mostPodsInFlight, podsInFlight);
+        await podsReleased;
+        podsInFlight--;
+      }
+      return responseTo(message, { Object: { resource: message.route.resource }, Err: null });
+    },
+  }, async (f) => {
+    const edge = await f.edge("node-a");
+    const patches = Array.from({ length: 20 }, (_, i) =>
+      newMessage({
+        source: "edged",
+        group: "meta",
+        operation: "patch",
+        resource: `default/podpatch/p${i}`,
+        content: "{}",
+      }));
+    for (const patch of patches) edge.send(patch);
+    const lease = newMessage({
+      source: "edged",
+      group: "meta",
+      operation: "update",
+      resource: "kube-node-lease/lease/node-a",
+      content: {},
+    });
+    edge.send(lease);
+    await edge.next((m) => m.header.parent_msg_id === lease.header.msg_id, 2000);
+    const podReplies = edge.received.filter((m) => String(m.route.resource).includes("/podpatch/"));
+    assert.equal(podReplies.length, 0, "the Lease was answered before any pod patch finished");
+    assert.equal(mostPodsInFlight, 4, "pod patches ran four at a time");
+    releasePods();
+    for (const patch of patches) {
+      await edge.next((m) => m.header.parent_msg_id === patch.header.msg_id, 2000);
+    }
+    assert.equal(mostPodsInFlight, 4);
+  });
+});
+
 Deno.test("cloudhub request resolves with the edge's reply", async () => {
   await withHub({}, async (f) => {
     const edge = await f.edge("node-a");

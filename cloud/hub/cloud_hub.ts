@@ -157,6 +157,8 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
       highWaterBytes: o.highWaterBytes,
       maxBufferedBytes: o.maxBufferedBytes,
       inboxLimit: o.inboxLimit,
+      handlerConcurrency: o.handlerConcurrency,
+      laneOf: o.laneOf,
       onMessage: o.onMessage,
       onClosed: detach,
     });

@@ -2,6 +2,7 @@
 import type { Logger } from "../../lib/log.ts";
 import type { Registry } from "../../lib/metrics.ts";
 import type { Message } from "../../lib/protocol/mod.ts";
+import { edgeMessageLane, type Lane } from "./inbox.ts";
 
 export interface CloudHubTls {
   /** The KubeEdge CA that signs edge client certificates (and usually the server certificate). */
@@ -39,6 +40,10 @@ export interface CloudHubOptions {
   readonly maxBufferedBytes?: number;
   /** Messages waiting for onMessage per session before reading pauses. Default 256. */
   readonly inboxLimit?: number;
+  /** A node's object messages (pod status, queries) handled at once; node-level ones have their own lane. Default 4. */
+  readonly handlerConcurrency?: number;
+  /** Which lane a message takes; default {@link edgeMessageLane}. */
+  readonly laneOf?: (message: Message) => Lane;
   /** How long close() waits for peers to answer the close frame. Default 2 s. */
   readonly closeGraceMs?: number;
 }
@@ -62,6 +67,8 @@ export function resolveOptions(options: CloudHubOptions): ResolvedCloudHubOption
     highWaterBytes: options.highWaterBytes ?? MiB,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 * maxMessageBytes,
     inboxLimit: options.inboxLimit ?? 256,
+    handlerConcurrency: options.handlerConcurrency ?? 4,
+    laneOf: options.laneOf ?? edgeMessageLane,
     closeGraceMs: options.closeGraceMs ?? 2_000,
   };
   for (
@@ -74,6 +81,7 @@ export function resolveOptions(options: CloudHubOptions): ResolvedCloudHubOption
       "highWaterBytes",
       "maxBufferedBytes",
       "inboxLimit",
+      "handlerConcurrency",
     ] as const
   ) {
     const value = resolved[key];

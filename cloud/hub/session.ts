@@ -2,7 +2,7 @@
  * One edge node's WebSocket session. Writes are event-driven and per session: a node whose socket buffer is
  * above the high-water mark simply keeps its items queued, and nothing else waits for it. Incoming frames
  * are decoded with the wire limits; acks, replies, keepalives and control pings are handled inline, other
- * messages go one at a time through the handler (reading pauses while too many wait).
+ * messages go through the handler in the inbox's lanes (reading pauses while too many wait).
  */
 import type { WebSocket } from "ws";
 import type { Logger } from "../../lib/log.ts";
@@ -16,6 +16,7 @@ import {
   responseTo,
 } from "../../lib/protocol/mod.ts";
 import { type HubMetrics, operationLabel } from "./hub_metrics.ts";
+import { Inbox, type Lane } from "./inbox.ts";
 
 import type { SendQueue } from "./send_queue.ts";
 import { idOf, rejection, toFrame } from "./frames.ts";
@@ -37,6 +38,9 @@ export interface SessionOptions {
   readonly maxBufferedBytes: number;
   /** Messages waiting for the handler before reading pauses. */
   readonly inboxLimit: number;
+  /** Object messages of this node handled at once. */
+  readonly handlerConcurrency: number;
+  readonly laneOf: (message: Message) => Lane;
   readonly onMessage: MessageHandler;
   readonly onClosed: (session: Session, code: number, reason: string) => void;
 }
@@ -50,9 +54,8 @@ export class Session {
   readonly node: string;
   readonly #o: SessionOptions;
   readonly #ws: WebSocket;
-  readonly #inbox: Message[] = [];
+  readonly #inbox: Inbox;
   #closed = false;
-  #draining = false;
   #flushQueued = false;
   #lastSeen = performance.now();
   #keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -65,6 +68,14 @@ export class Session {
     this.#o = options;
     this.node = options.node;
     this.#ws = options.ws;
+    this.#inbox = new Inbox({
+      concurrency: options.handlerConcurrency,
+      laneOf: options.laneOf,
+      handle: (message) => this.#handle(message),
+      onSettled: () => {
+        if (this.#ws.isPaused && !this.#closed && this.#inbox.size < this.#o.inboxLimit) this.#ws.resume();
+      },
+    });
   }
 
   get closed(): boolean {
@@ -136,7 +147,7 @@ export class Session {
 
   #onClose(code: number, reason: string): void {
     this.#markClosed();
-    this.#inbox.length = 0;
+    this.#inbox.close();
     this.#resolveDone();
     this.#o.onClosed(this, code, reason);
   }
@@ -209,14 +220,13 @@ export class Session {
       this.#onReply(parent, message);
       return;
     }
-    if (this.#inbox.length >= this.#o.inboxLimit) {
+    if (this.#inbox.size >= this.#o.inboxLimit) {
       this.#o.metrics.framesRejected.inc({ reason: "inbox_full" });
       this.#trySend(errorTo(message, "Cannot handle message: too many messages waiting"));
       return;
     }
     this.#inbox.push(message);
-    if (this.#inbox.length >= this.#o.inboxLimit) this.#ws.pause();
-    void this.#drain();
+    if (this.#inbox.size >= this.#o.inboxLimit) this.#ws.pause();
   }
 
   #onReply(parent: string, message: Message): void {
@@ -238,28 +248,19 @@ export class Session {
     this.#o.log.debug("unmatched reply", { node: this.node, parentId: parent });
   }
 
-  async #drain(): Promise<void> {
-    if (this.#draining) return;
-    this.#draining = true;
+  async #handle(message: Message): Promise<void> {
+    let reply: Message | undefined;
     try {
-      for (let message = this.#inbox.shift(); message; message = this.#inbox.shift()) {
-        let reply: Message | undefined;
-        try {
-          reply = await this.#o.onMessage(this.node, message);
-        } catch (err) {
-          this.#o.log.warn("message handler failed", {
-            node: this.node,
-            msgId: message.header.msg_id,
-            error: err,
-          });
-          reply = errorTo(message, err instanceof Error ? err.message : String(err));
-        }
-        if (this.#ws.isPaused && !this.#closed) this.#ws.resume();
-        if (reply) this.#trySend(reply);
-      }
-    } finally {
-      this.#draining = false;
+      reply = await this.#o.onMessage(this.node, message);
+    } catch (err) {
+      this.#o.log.warn("message handler failed", {
+        node: this.node,
+        msgId: message.header.msg_id,
+        error: err,
+      });
+      reply = errorTo(message, err instanceof Error ? err.message : String(err));
     }
+    if (reply) this.#trySend(reply);
   }
 
   #trySend(message: Message): void {
