@@ -10,7 +10,7 @@
  *   terminating pods it still holds go up again. The Lease as edge/node renews it: a query when its
  *   resourceVersion is unknown, an insert on NotFound, then updates with the version of the last answer;
  * - replies read in both dialects (lib/protocol replyOutcome);
- * - one Running `podpatch` per new pod; a pod with a deletionTimestamp is reported deleted (`delete
+ * - one Running `podpatch` per new pod, whose reply's pod it stores (as edge/meta/patch_replies.ts); a pod with a deletionTimestamp is reported deleted (`delete
  *   <ns>/pod/<name>`, as edge/meta/pod_status.ts does once its containers are gone);
  * - optionally a twin report per held device every `twinEveryMs`;
  * - reconnects with full-jitter backoff (1 s to 30 s, as edge/hub) when the socket drops.
@@ -293,7 +293,14 @@ export class SimEdge {
     else if (!this.#runningSent.has(uid)) {
       this.#runningSent.add(uid);
       const [namespace = "", , name = ""] = key.split("/");
-      this.#fire("podpatch", podRunningPatch(namespace, name, uid, this.#o.nextPodIndex()));
+      // As edge/meta/patch_replies.ts: the reply's pod is stored (the cloud sends no echo of it).
+      void this.#request("podpatch", podRunningPatch(namespace, name, uid, this.#o.nextPodIndex())).then(
+        (m) => {
+          const outcome = replyOf(m);
+          if (!outcome.ok || this.#held.get(key)?.uid !== uid) return;
+          this.#apply("update", key, { content: outcome.object });
+        },
+      );
     }
   }
 

@@ -14,6 +14,7 @@ import { applyCloudMessage } from "./meta/apply.ts";
 import { PodStatusUplink } from "./meta/pod_status.ts";
 import { reportHoldings } from "./meta/resync.ts";
 import { StoreObjects } from "./meta/store_objects.ts";
+import { podUpdateFromPatchReply } from "./meta/patch_replies.ts";
 import { objectFetcher } from "./meta/object_query.ts";
 import { ServiceAccountTokens } from "./meta/service_account_tokens.ts";
 import { UpstreamSender } from "./meta/upstream.ts";
@@ -83,7 +84,11 @@ export async function startEdgeCore(
       signal: lifetime,
     });
     closers.push(() => hub.close());
-    const upstream = new UpstreamSender(store, hub, log.child({ module: "upstream" }));
+    let storeCloudObject = (_message: Message): void => {};
+    const upstream = new UpstreamSender(store, hub, log.child({ module: "upstream" }), (request, object) => {
+      const update = podUpdateFromPatchReply(store, request, object);
+      if (update) storeCloudObject(update);
+    });
 
     const cri = createCriClient({
       endpoint: edged.containerRuntimeEndpoint,
@@ -120,6 +125,7 @@ export async function startEdgeCore(
       // With the stream tunnel on, cloudcore publishes the node's address and kubelet port (docs/streaming.md).
       reportEndpoints: !config.modules.edgeStream.enable,
       statusEveryMs: edged.nodeStatusUpdateFrequency * 1000,
+      reportEveryMs: edged.nodeStatusReportFrequency * 1000,
       leaseDurationSeconds: edged.nodeLeaseDurationSeconds,
       uplink: hub,
       upstream,
@@ -144,6 +150,9 @@ export async function startEdgeCore(
       (delivery) => void (applyCloudMessage(store, objects, delivery, log) !== "ignored" && servers.notify()),
       log.child({ module: "meta" }),
     );
+    storeCloudObject = (message) => {
+      if (applyCloudMessage(store, objects, message, log) !== "ignored") servers.notify();
+    };
     const handleCloudMessage = async (message: Message): Promise<void> => {
       if (await devices.handleCloudMessage(message)) return;
       if (applyCloudMessage(store, objects, message, log) !== "ignored") servers.notify();

@@ -6,12 +6,12 @@ import { createCriClient } from "../edge/cri/mod.ts";
 import { createRunDir, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
-import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
+import { joinEdge, metric, startCloud, startEdge } from "./harness/kedge.ts";
 import { kubectlFor } from "./harness/kubectl.ts";
 import { assertPodToken } from "./harness/service_account.ts";
 
 interface PodJson {
-  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  metadata: { name: string; uid: string; resourceVersion: string; deletionTimestamp?: string };
   status?: {
     phase?: string;
     conditions?: Array<{ type: string; status: string }>;
@@ -127,6 +127,29 @@ spec:
         500,
       );
     });
+
+    await t.step(
+      "an edgecore restart re-sends every pod status: none is written again, and no write of its own echoes back",
+      async () => {
+        const versions = async () =>
+          Object.fromEntries((await pods()).map((p) => [p.metadata.name, p.metadata.resourceVersion]));
+        const skipped = async () =>
+          (await metric(cloud.ports.metrics, "kedge_cloud_unchanged_writes_skipped_total")) ?? 0;
+        const before = await versions();
+        const skippedBefore = await skipped();
+        await edge.stop();
+        edge = await startEdge(run, joined, "edge-1-resent");
+        await waitFor(
+          "3 re-sent statuses answered from the cache",
+          async () => (await skipped()) >= skippedBefore + 3,
+          30_000,
+          250,
+        );
+        assert.deepEqual(await versions(), before, "no pod was written");
+        const echoes = await metric(cloud.ports.metrics, "kedge_cloud_status_echoes_skipped_total");
+        assert.ok((echoes ?? 0) >= 1, `the edge's own status writes were not sent back (${echoes})`);
+      },
+    );
 
     let deleted = "";
     let untouched = { name: "", id: "" };

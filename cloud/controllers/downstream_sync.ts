@@ -5,10 +5,12 @@
  */
 import type { V1ConfigMap, V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/log.ts";
+import type { Counter } from "../../lib/metrics.ts";
 import type { WatchEvent } from "../kube/mod.ts";
 import { deleteDelivery, type ObjectRef, refOf, upsertDelivery, type UpsertOperation } from "./deliveries.ts";
 import type { EdgeIndex, PodEntry } from "./edge_index.ts";
 import { isEdgeNode } from "./node_labels.ts";
+import { onlyStatusChanged, type OwnStatusWrites } from "./own_writes.ts";
 import { parseReferenceKey, podReferences, referenceKey } from "./pod_references.ts";
 import type { Delivery, Downstream, EdgeObject, EdgeObjectKind, ObjectKey, ReferenceKey } from "./types.ts";
 
@@ -17,6 +19,12 @@ export type { WatchEvent } from "../kube/mod.ts";
 /** Reads ConfigMaps and Secrets from the informer caches. */
 export interface ReferencedObjects {
   get(type: "configmap" | "secret", namespace: string, name: string): V1ConfigMap | V1Secret | undefined;
+}
+
+/** Status writes made for edges, whose watch events are not sent back (counted in `skipped`). */
+export interface StatusEchoes {
+  readonly writes: OwnStatusWrites;
+  readonly skipped: Counter;
 }
 
 /** An object a node should hold, for resync. */
@@ -30,12 +38,20 @@ export class DownstreamSync {
   readonly #downstream: Downstream;
   readonly #objects: ReferencedObjects;
   readonly #log: Logger;
+  readonly #echoes: StatusEchoes | undefined;
 
-  constructor(index: EdgeIndex, downstream: Downstream, objects: ReferencedObjects, log: Logger) {
+  constructor(
+    index: EdgeIndex,
+    downstream: Downstream,
+    objects: ReferencedObjects,
+    log: Logger,
+    echoes?: StatusEchoes,
+  ) {
     this.#index = index;
     this.#downstream = downstream;
     this.#objects = objects;
     this.#log = log;
+    this.#echoes = echoes;
   }
 
   onNode(event: WatchEvent, node: V1Node): void {
@@ -59,6 +75,7 @@ export class DownstreamSync {
     if (!key || !uid) return;
     const previous = this.#index.pod(key);
     if (event === "delete") {
+      this.#echoes?.writes.forget(key);
       if (previous?.uid === uid) this.#removePod(key, previous, pod);
       return;
     }
@@ -73,7 +90,7 @@ export class DownstreamSync {
       const gone = this.#index.removeRefs(node, difference(previous.refs, entry.refs));
       const added = this.#index.addRefs(node, difference(entry.refs, previous.refs));
       this.#sendReferenced(node, added, "insert");
-      this.#sendUpsert(node, "pod", pod, "update");
+      if (!this.#isEcho(key, previous.pod, pod)) this.#sendUpsert(node, "pod", pod, "update");
       this.#deleteReferenced(node, gone);
     } else {
       this.#sendReferenced(node, this.#index.addRefs(node, entry.refs), "insert");
@@ -120,6 +137,15 @@ export class DownstreamSync {
         error,
       });
     }
+  }
+
+  /** The edge's own status write coming back: it holds this version already (from its patch's reply). */
+  #isEcho(key: ObjectKey, previous: V1Pod, pod: V1Pod): boolean {
+    const echoes = this.#echoes;
+    if (!echoes?.writes.take(key, pod.metadata?.resourceVersion)) return false;
+    if (!onlyStatusChanged(previous, pod)) return false;
+    echoes.skipped.inc({ kind: "pod_status" });
+    return true;
   }
 
   #attach(node: string): void {

@@ -4,12 +4,16 @@ import type { V1ConfigMap, V1Node, V1Pod, V1Secret } from "@kubernetes/client-no
 import { createLogger } from "../../lib/log.ts";
 import { DownstreamSync } from "./downstream_sync.ts";
 import { EdgeIndex } from "./edge_index.ts";
+import { Counter } from "../../lib/metrics.ts";
+import { OwnStatusWrites } from "./own_writes.ts";
 import type { Delivery } from "./types.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 let rv = 100;
 
 function setup() {
+  const writes = new OwnStatusWrites();
+  const skipped = new Counter("echoes", "test");
   const sent: { node: string; op: string; resource: string; item: Delivery }[] = [];
   const objects = new Map<string, V1ConfigMap | V1Secret>();
   const sync = new DownstreamSync(
@@ -20,9 +24,10 @@ function setup() {
     },
     { get: (type, ns, name) => objects.get(`${type}/${ns}/${name}`) },
     quiet,
+    { writes, skipped },
   );
   const summary = () => sent.map((s) => `${s.node} ${s.op} ${s.resource}`);
-  return { sent, objects, sync, summary };
+  return { sent, objects, sync, summary, writes, skipped };
 }
 
 const node = (name: string, edge = true): V1Node => ({
@@ -112,4 +117,37 @@ Deno.test("a pod update that drops a reference deletes that object from the node
   sent.length = 0;
   sync.onPod("update", pod("p", "a"));
   assert.deepEqual(summary(), ["a update ns/pod/p", "a delete ns/configmap/cfg"]);
+});
+
+Deno.test("the watch event of an edge's own pod status write is not sent back; others' changes are", () => {
+  const { sync, summary, sent, writes, skipped } = setup();
+  sync.onNode("add", node("a"));
+  const p = pod("p1", "a");
+  sync.onPod("add", p);
+  sent.length = 0;
+  const running = (from: V1Pod, phase: string): V1Pod => ({
+    ...from,
+    metadata: { ...from.metadata, resourceVersion: String(++rv) },
+    status: { phase },
+  });
+  // The edge's patch produced this version: its event is the echo.
+  const own = running(p, "Running");
+  writes.record("ns/p1", own.metadata?.resourceVersion);
+  sync.onPod("update", own);
+  assert.deepEqual(summary(), []);
+  assert.equal(skipped.get({ kind: "pod_status" }), 1);
+  assert.equal(writes.size, 0, "the record is used once");
+  // Someone else's status change (the node lifecycle controller) still goes down.
+  sync.onPod("update", running(own, "Unknown"));
+  assert.deepEqual(summary(), ["a update ns/pod/p1"]);
+  sent.length = 0;
+  // A version the edge wrote that also carries a spec or metadata change (a label) goes down too.
+  const relabeled = running(own, "Running");
+  relabeled.metadata = { ...relabeled.metadata, labels: { tier: "web" } };
+  writes.record("ns/p1", relabeled.metadata.resourceVersion);
+  sync.onPod("update", relabeled);
+  assert.deepEqual(summary(), ["a update ns/pod/p1"]);
+  writes.record("ns/p1", "999999");
+  sync.onPod("delete", relabeled);
+  assert.equal(writes.size, 0, "a deleted pod's record goes with it");
 });

@@ -18,6 +18,7 @@ import type { AuthorizationView } from "./authorize.ts";
 import { DownstreamSync, type ReferencedObjects } from "./downstream_sync.ts";
 import { EdgeIndex } from "./edge_index.ts";
 import { createEdgeRequestHandler } from "./edge_requests.ts";
+import { OwnStatusWrites } from "./own_writes.ts";
 import { Informers } from "./informers.ts";
 import type { ReflectorTiming } from "../kube/mod.ts";
 import { DEFAULT_FULL_SYNC_GRACE_MS, Resync } from "./resync.ts";
@@ -52,6 +53,10 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
   const log = options.log.child({ module: "controllers" });
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const coordination = options.kubeConfig.makeApiClient(CoordinationV1Api);
+  const unchangedWrites = options.registry.counter(
+    "kedge_cloud_unchanged_writes_skipped_total",
+    "Edge status patches answered from the cache because they would change nothing",
+  );
   const denied = options.registry.counter(
     "kedge_cloud_denied_requests_total",
     "Edge requests refused by node authorization, by operation and reason.",
@@ -63,7 +68,15 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
         ? informers.caches.configMaps.get(name, namespace)
         : informers.caches.secrets.get(name, namespace),
   };
-  const sync = new DownstreamSync(index, options.downstream, objects, log);
+  const ownWrites = new OwnStatusWrites();
+  const echoesSkipped = options.registry.counter(
+    "kedge_cloud_status_echoes_skipped_total",
+    "Watch events of an edge's own status writes not sent back to it",
+  );
+  const sync = new DownstreamSync(index, options.downstream, objects, log, {
+    writes: ownWrites,
+    skipped: echoesSkipped,
+  });
   const informers: Informers = new Informers(
     options.kubeConfig,
     core,
@@ -104,7 +117,7 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
     references: (node, key) => index.references(node, key),
   };
   const handleEdgeRequest = createEdgeRequestHandler({
-    deps: { core, coordination, caches: informers.caches, log },
+    deps: { core, coordination, caches: informers.caches, log, unchangedWrites, ownWrites },
     view,
     resync,
     denied,

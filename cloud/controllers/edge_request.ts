@@ -4,8 +4,10 @@
  */
 import type { CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/log.ts";
+import type { Counter } from "../../lib/metrics.ts";
 import { isKnownOperation, type Message, parseResource } from "../../lib/protocol/mod.ts";
 import type { Caches } from "./informers.ts";
+import type { OwnStatusWrites } from "./own_writes.ts";
 import { SYNC_REPORT_OPERATION, SYNC_REPORT_TYPE } from "./sync_report.ts";
 
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
@@ -96,4 +98,8 @@ export interface RequestDeps {
   readonly coordination: CoordinationV1Api;
   readonly caches: Caches;
   readonly log: Logger;
+  /** kedge_cloud_unchanged_writes_skipped_total{kind}: writes not made because they would change nothing. */
+  readonly unchangedWrites?: Counter;
+  /** Pod status writes made for edges, so their watch events are not echoed back. */
+  readonly ownWrites?: OwnStatusWrites;
 }

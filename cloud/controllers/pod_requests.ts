@@ -9,6 +9,7 @@ import { apiStatusOf, rawBody, STRATEGIC_MERGE_PATCH } from "./api_calls.ts";
 import { EdgeRequestError, isPlainObject, type RequestDeps } from "./edge_request.ts";
 import { objectResponse, okResponse } from "./replies.ts";
 import { POD_PATCH_METADATA, readStatusPatch } from "./status_patch.ts";
+import { firstChange } from "./unchanged_patch.ts";
 
 export async function patchPodStatus(
   deps: RequestDeps,
@@ -17,12 +18,20 @@ export async function patchPodStatus(
   request: Message,
 ): Promise<Message> {
   const patch = readStatusPatch(request.content, "pod status", POD_PATCH_METADATA);
+  const cached = deps.caches.pods.get(name, namespace);
+  const change = cached ? firstChange(patch, cached) : "status";
+  if (cached && change === undefined) {
+    deps.unchangedWrites?.inc({ kind: "pod_status" });
+    return objectResponse(request, cached);
+  }
+  deps.log.debug("pod status written", { namespace, pod: name, firstChange: change });
   const patched = await rawBody<V1Pod>(
     await deps.core.patchNamespacedPodStatusWithHttpInfo(
       { name, namespace, body: patch },
       STRATEGIC_MERGE_PATCH,
     ),
   );
+  deps.ownWrites?.record(`${namespace}/${name}`, patched.metadata?.resourceVersion);
   return objectResponse(request, patched);
 }
 

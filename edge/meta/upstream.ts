@@ -19,6 +19,8 @@ export class UpstreamSender {
     private readonly store: EdgeStore,
     private readonly uplink: Uplink,
     private readonly log: Logger,
+    /** Called with the object a successful reply carries (a patched pod, as the apiserver wrote it). */
+    private readonly onAnswered?: (message: Message, object: unknown) => void,
   ) {}
 
   /** Replaces whatever was waiting under `key` and sends it when connected. */
@@ -53,6 +55,7 @@ export class UpstreamSender {
         const outcome = replyOutcome(reply);
         if (!outcome.ok) this.log.warn("cloud refused upstream message", { key, reason: outcome.reason });
         this.store.clearUpstream(key, message);
+        if (outcome.ok) this.onAnswered?.(message as Message, outcome.object);
       }
     } while (this.#again);
   }

@@ -15,7 +15,7 @@ import { killPod, removePod } from "./kill.ts";
 import { GRACE_PERIOD } from "./labels.ts";
 import { NO_OBJECTS, type ObjectLookup } from "./objects.ts";
 import type { Pod } from "./pod_schema.ts";
-import { computePodStatus } from "./pod_status.ts";
+import { computePodStatus, recordedStatus } from "./pod_status.ts";
 import { type PodWork, PodWorkers } from "./pod_workers.ts";
 import { ProbeManager } from "./probes.ts";
 import { RuntimeCache, type RuntimePod } from "./runtime_state.ts";
@@ -140,6 +140,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         ready: () => false,
         started: () => false,
         previous: undefined,
+        recorded: recordedStatus(work.pod.status),
         now: new Date(),
       });
     }
@@ -153,6 +154,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
       ready: (id, spec) => probes.ready(uid, id, spec),
       started: (id, spec) => probes.started(uid, id, spec),
       previous: statuses.get(uid),
+      recorded: recordedStatus(work.pod.status),
       now: new Date(),
     });
     statuses.set(refOf(uid, work.pod), status);

@@ -175,6 +175,8 @@ export const PodSchema = v.object({
     })),
     dnsConfig: v.optional(v.object({ nameservers: strList, searches: strList })),
   }),
+  /** The status the apiserver holds, read leniently where used (recordedStatus): never a reason to refuse a pod. */
+  status: v.optional(v.unknown()),
 });
 
 export type Pod = v.InferOutput<typeof PodSchema>;

@@ -21,6 +21,11 @@ export interface StatusInput {
   readonly ready: (containerId: string, spec: ContainerSpec) => boolean;
   readonly started: (containerId: string, spec: ContainerSpec) => boolean;
   readonly previous: PodStatus | undefined;
+  /**
+   * The status the apiserver holds, for what the edge has not computed yet (after a restart, or a pod new to
+   * it): condition transition times and startTime carry over, as the kubelet starts from pod.Status.
+   */
+  readonly recorded?: RecordedStatus;
   readonly now: Date;
 }
 
@@ -123,7 +128,9 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const isInitialized = initialized(input);
   const allReady = containers.every((c) => c.ready);
   const completed = phase === "Succeeded" || phase === "Failed";
-  const previous = new Map((input.previous?.conditions ?? []).map((c) => [c.type, c]));
+  const previous = new Map<string, { status: string; lastTransitionTime?: string }>(
+    (input.previous?.conditions ?? input.recorded?.conditions ?? []).map((c) => [c.type, c]),
+  );
   const condition = (type: PodCondition["type"], ok: boolean, reason?: string): PodCondition => {
     const status = ok ? "True" : "False";
     const before = previous.get(type);
@@ -140,7 +147,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const sandbox = input.runtime?.sandboxes.find((s) => s.ready);
   const podIP = spec.hostNetwork ? input.ctx.hostIP : sandbox?.ip || input.previous?.podIP;
   const oldest = input.runtime?.sandboxes.at(-1);
-  const startTime = input.previous?.startTime ??
+  const startTime = input.previous?.startTime ?? input.recorded?.startTime ??
     (oldest ? iso(oldest.createdAt) : input.now.toISOString().replace(/\.\d{3}Z$/, "Z"));
   return {
     phase,
@@ -156,4 +163,24 @@ export function computePodStatus(input: StatusInput): PodStatus {
     ...(inits.length ? { initContainerStatuses: inits } : {}),
     containerStatuses: containers,
   };
+}
+
+/** What computePodStatus takes from the apiserver's status of a pod. */
+export interface RecordedStatus {
+  readonly conditions?: ReadonlyArray<{ type: string; status: string; lastTransitionTime?: string }>;
+  readonly startTime?: string;
+}
+
+/** Reads the conditions and startTime of a pod object's status; anything malformed is left out. */
+export function recordedStatus(status: unknown): RecordedStatus | undefined {
+  if (typeof status !== "object" || status === null) return undefined;
+  const { conditions, startTime } = status as { conditions?: unknown; startTime?: unknown };
+  const text = (value: unknown) => typeof value === "string" ? value : undefined;
+  const read = Array.isArray(conditions)
+    ? conditions.flatMap((c) => {
+      const type = text(c?.type), state = text(c?.status);
+      return type && state ? [{ type, status: state, lastTransitionTime: text(c.lastTransitionTime) }] : [];
+    })
+    : undefined;
+  return { conditions: read, startTime: text(startTime) };
 }
