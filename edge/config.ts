@@ -56,8 +56,10 @@ export const EdgeCoreConfigSchema = v.strictObject({
       podSandboxImage: nonEmptyStr("registry.k8s.io/pause:3.10"),
       containerRuntimeEndpoint: nonEmptyStr("unix:///run/containerd/containerd.sock"),
       cgroupDriver: oneOf(CGROUP_DRIVERS, "systemd"),
-      /** Seconds between node status reports. */
+      /** Seconds between looks at the node's status; a changed status is reported at once. */
       nodeStatusUpdateFrequency: positiveInt(10, 3600),
+      /** Seconds after which an unchanged status is reported anyway (the kubelet's default: 5 min). */
+      nodeStatusReportFrequency: positiveInt(300, 86400),
       /** Lease duration in kube-node-lease; the node goes NotReady when it lapses. */
       nodeLeaseDurationSeconds: positiveInt(40, 3600),
       // Pods (edge/pods). Names as in KubeEdge's edged / the kubelet where they exist.

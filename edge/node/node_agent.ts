@@ -1,6 +1,7 @@
-// The node's voice in the cloud: registers the Node on every connect, patches its status every
-// nodeStatusUpdateFrequency and renews its Lease, so kube-controller-manager sees it Ready within
-// seconds of a reconnect (KubeEdge #6184: NotReady after reconnect).
+// The node's voice in the cloud: registers the Node on every connect, looks at its status every
+// nodeStatusUpdateFrequency and patches it when it changed or nodeStatusReportFrequency has passed (as the
+// kubelet does once Leases carry the heartbeat), and renews its Lease, so kube-controller-manager sees it
+// Ready within seconds of a reconnect (KubeEdge #6184: NotReady after reconnect).
 import type { Logger } from "../../lib/log.ts";
 import { buildResource, newMessage, replyOutcome } from "../../lib/protocol/mod.ts";
 import type { Uplink, UpstreamSender } from "../meta/upstream.ts";
@@ -14,6 +15,8 @@ export interface NodeAgentOptions {
   /** Whether the node reports its own addresses and kubelet port (false when cloudcore publishes them). */
   reportEndpoints: boolean;
   statusEveryMs: number;
+  /** An unchanged status is still reported this often (the kubelet's nodeStatusReportFrequency). */
+  reportEveryMs: number;
   leaseDurationSeconds: number;
   uplink: Uplink;
   upstream: UpstreamSender;
@@ -28,10 +31,19 @@ function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
+/** RFC 3339 in whole seconds, as the apiserver writes metav1.Time. */
+function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 export class NodeAgent {
   #timers: Array<ReturnType<typeof setInterval>> = [];
   /** The Lease's resourceVersion from the cloud's last answer; unknown until queried. */
   #leaseVersion: string | undefined;
+  /** The last status sent, without its heartbeat time, and when. */
+  #reported: { readonly json: string; readonly at: number } | undefined;
+  /** Ready has been True since the agent started: its transition time does not move. */
+  readonly #readySince = rfc3339(new Date());
 
   constructor(private readonly options: NodeAgentOptions) {
     options.signal.addEventListener("abort", () => this.stop(), { once: true });
@@ -40,7 +52,7 @@ export class NodeAgent {
   /** Starts the periodic status and lease updates. */
   start(): void {
     const { statusEveryMs, leaseDurationSeconds } = this.options;
-    this.#timers.push(setInterval(() => this.patchStatus(), statusEveryMs));
+    this.#timers.push(setInterval(() => this.patchStatus(false), statusEveryMs));
     // The kubelet renews at a quarter of the lease duration.
     this.#timers.push(setInterval(() => void this.renewLease(), (leaseDurationSeconds * 1000) / 4));
   }
@@ -57,7 +69,7 @@ export class NodeAgent {
     } catch (error) {
       this.options.log.warn("node registration failed", { error });
     }
-    this.patchStatus();
+    this.patchStatus(true);
     await this.renewLease();
   }
 
@@ -84,10 +96,17 @@ export class NodeAgent {
     this.options.log.info("node registered", { node: nodeName });
   }
 
-  patchStatus(): void {
-    const { nodeName, upstream } = this.options;
+  /** Sends the status when `always`, when it changed, or when the last report is reportEveryMs old. */
+  patchStatus(always: boolean): void {
+    const { nodeName, upstream, reportEveryMs } = this.options;
+    const status = this.#status();
+    const json = JSON.stringify(status, (key, value) => key === "lastHeartbeatTime" ? undefined : value);
+    const now = performance.now();
+    const last = this.#reported;
+    if (!always && last?.json === json && now - last.at < reportEveryMs) return;
+    this.#reported = { json, at: now };
     const resource = buildResource({ namespace: null, type: "nodepatch", name: nodeName });
-    const content = JSON.stringify({ status: this.#status() });
+    const content = JSON.stringify({ status });
     upstream.send(
       resource,
       newMessage({ source: "edged", group: "meta", operation: "patch", resource, content }),
@@ -145,7 +164,7 @@ export class NodeAgent {
 
   #status() {
     const facts = this.options.facts();
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = rfc3339(new Date());
     const endpoints = this.options.reportEndpoints
       ? {
         addresses: facts.addresses,
@@ -163,7 +182,7 @@ export class NodeAgent {
         reason: "EdgeReady",
         message: "edgecore is posting ready status",
         lastHeartbeatTime: now,
-        lastTransitionTime: now,
+        lastTransitionTime: this.#readySince,
       }],
     };
   }
