@@ -49,7 +49,8 @@ Deno.test("every request made with the kubeconfig takes a token first", async ()
     contexts: [{ name: "x", cluster: "c", user: "u" }],
     currentContext: "x",
   });
-  const bucket = limitRequests(kc, new TokenBucket({ qps: 1000, burst: 2 }));
+  // A slow refill (one token per 500 ms), so a busy machine cannot refill one between the three requests.
+  const bucket = limitRequests(kc, new TokenBucket({ qps: 2, burst: 2 }));
   assert.equal(limitRequests(kc, new TokenBucket({ qps: 1, burst: 1 })), bucket, "the first limiter stays");
   const { RequestContext, HttpMethod } = await import("@kubernetes/client-node");
   for (let i = 0; i < 3; i++) {
