@@ -4,6 +4,7 @@
  *
  *   bin/deno run --frozen --allow-all bench/cloudhub.ts [--edges 1000] [--seconds 30] [--warmup 10]
  *     [--rate 250] [--clients 2] [--rounds 1] [--cert-dir DIR] [--only hub|echo] [--profile DIR]
+ *     [--request-every-ms 1000]
  *
  * Each edge has its own client certificate (CN=system:node:edge-<i>, O=system:nodes, clientAuth) from one
  * test CA, made once per run in a temp dir (or reused from --cert-dir). The server runs in its own process
@@ -13,6 +14,7 @@
  * window of --seconds: edges connected, replies per second, p50/p99 request->reply latency, server RSS at the
  * end of the window and server CPU over it. With --rounds R the two servers take turns R times (hub, echo,
  * hub, ...) so that other load on the machine falls on both alike; each figure is the median over the rounds.
+ * --request-every-ms 5000 gives KubeEdge's realistic rate (a Lease and a node status every 10 s per edge).
  * --profile DIR writes a V8 CPU profile of each server process (with a Markdown summary) into DIR.
  * Loopback only; every child process also exits by itself.
  */
@@ -28,6 +30,7 @@ interface Options {
   only?: "hub" | "echo";
   profile?: string;
   rounds: number;
+  requestEveryMs: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -55,6 +58,7 @@ function parseOptions(argv: string[]): Options {
     only,
     profile: get("profile"),
     rounds: Math.floor(num("rounds", 1)),
+    requestEveryMs: Math.floor(num("request-every-ms", 1000)),
   };
 }
 
@@ -328,6 +332,8 @@ async function runOne(mode: "hub" | "echo", o: Options, dir: string): Promise<Re
           String(o.rate / o.clients),
           "--max-seconds",
           String(maxSeconds),
+          "--request-every-ms",
+          String(o.requestEveryMs),
         ], `${dir}/client-${mode}-${c}.stderr`),
       );
     }

@@ -4,10 +4,11 @@
  * paced by the helpers of bench/edge_sim_messages.ts, as the simulated edges of bench/edge_sim.ts).
  *
  *   deno run --frozen --allow-all bench/cloudhub_client.ts --port P --dir DIR --from A --to B \
- *     [--rate CONNECTS_PER_S] [--concurrency C] [--max-seconds S]
+ *     [--rate CONNECTS_PER_S] [--concurrency C] [--max-seconds S] [--request-every-ms MS]
  *
  * Edges are dialled at most --rate per second with at most --concurrency handshakes in flight (each edge gets
- * up to 3 attempts). Once open, an edge sends the KubeEdge keepalive every 15 s and one request a second, both
+ * up to 3 attempts). Once open, an edge sends the KubeEdge keepalive every 15 s and one request a second (or
+ * every --request-every-ms), both
  * at a random phase, and times each request until the frame naming it comes back (parent_msg_id for the hub's
  * response, msg_id for the echo). Prints `{"event":"connected",...}` when every edge has been tried; stdin
  * commands `mark` (start the measured window), `report` (print the window's figures) and `quit`. Exits by
@@ -37,7 +38,8 @@ const to = Number(get("to"));
 const rate = Number(get("rate", "200"));
 const concurrency = Number(get("concurrency", "32"));
 const maxSeconds = Number(get("max-seconds", "900"));
-const REQUEST_EVERY_MS = 1_000;
+/** 1 s by default (a stress rate); 5000 is KubeEdge's realistic rate: a Lease and a node status per 10 s. */
+const REQUEST_EVERY_MS = Number(get("request-every-ms", "1000"));
 const KEEPALIVE_EVERY_MS = 15_000;
 const ATTEMPTS = 3;
 /** A request unanswered this long counts as lost. */
