@@ -336,6 +336,59 @@ Deno.test("cloudhub answers a node's Lease while 20 of its pod status patches wa
   });
 });
 
+Deno.test("cloudhub stops reading a node whose waiting messages pass inboxBytes, and goes on once they are handled", async () => {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => release = resolve);
+  let handled = 0;
+  await withHub({
+    inboxBytes: 1024 * 1024,
+    maxMessageBytes: 512 * 1024,
+    onMessage: async (_node, message) => {
+      handled++;
+      await released;
+      return responseTo(message, "done");
+    },
+  }, async (f) => {
+    const edge = await f.edge("node-a");
+    const big = "x".repeat(200_000);
+    const sent = Array.from(
+      { length: 12 },
+      (_, i) =>
+        newMessage({
+          source: "edged",
+          group: "meta",
+          operation: "query",
+          resource: `default/configmap/c${i}`,
+          content: big,
+        }),
+    );
+    for (const m of sent) edge.send(m);
+    // Read only while the hub reads: with reading paused, even this Lease waits in the socket.
+    const lease = newMessage({
+      source: "edged",
+      group: "meta",
+      operation: "update",
+      resource: "kube-node-lease/lease/node-a",
+      content: {},
+    });
+    edge.send(lease);
+    await delay(500);
+    assert.ok(handled <= 4, `handled ${handled}`);
+    const answered = () => edge.received.some((m) => m.header.parent_msg_id === lease.header.msg_id);
+    assert.equal(answered(), false, "the sixth 200 KB frame passed 1 MiB: reading paused");
+    assert.equal(
+      edge.received.filter((m) => m.route.operation === "error").length,
+      0,
+      "paused, not refusing",
+    );
+    release();
+    for (const m of [...sent, lease]) {
+      await edge.next((r) => r.header.parent_msg_id === m.header.msg_id, 5000);
+    }
+    assert.equal(handled, 13);
+  });
+});
+
 Deno.test("cloudhub request resolves with the edge's reply", async () => {
   await withHub({}, async (f) => {
     const edge = await f.edge("node-a");

@@ -30,7 +30,11 @@ export interface CertServerOptions {
   readonly readiness?: () => Promise<Checks>;
   /** Largest /edge.crt body. Default 64 KiB. */
   readonly maxBodyBytes?: number;
+  /** Time a new connection gets for its TLS handshake, and again for its request headers. Default 10 s. */
+  readonly handshakeTimeoutMs?: number;
 }
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface CertServer {
   readonly port: number;
@@ -42,6 +46,7 @@ export interface CertServer {
 export async function startCertServer(options: CertServerOptions): Promise<CertServer> {
   const { pki, log } = options;
   const metrics = registerCertServerMetrics(options.registry, pki);
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const server = createServer({
     cert: pki.serverCertPem,
     key: pki.serverKeyPem,
@@ -49,6 +54,11 @@ export async function startCertServer(options: CertServerOptions): Promise<CertS
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: "TLSv1.2",
+    // Slowloris: node's defaults let a silent or trickling peer hold a socket 120 s in the TLS handshake,
+    // then 60 s for the headers, checked only every 30 s. The body has its own limit (BODY_TIMEOUT_MS).
+    handshakeTimeout: handshakeTimeoutMs,
+    headersTimeout: handshakeTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, handshakeTimeoutMs),
   });
   const app = createCertApp({
     pki,

@@ -88,6 +88,11 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
     key: o.tls.keyPem,
     requestCert: true,
     rejectUnauthorized: true,
+    // Slowloris: node's defaults let a silent or trickling peer hold a socket 120 s in the TLS handshake,
+    // then 60 s for the headers, checked only every 30 s.
+    handshakeTimeout: o.handshakeTimeoutMs,
+    headersTimeout: o.handshakeTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, o.handshakeTimeoutMs),
   });
   const wss = new WebSocketServer({
     noServer: true,
@@ -157,6 +162,7 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
       highWaterBytes: o.highWaterBytes,
       maxBufferedBytes: o.maxBufferedBytes,
       inboxLimit: o.inboxLimit,
+      inboxBytes: o.inboxBytes,
       handlerConcurrency: o.handlerConcurrency,
       laneOf: o.laneOf,
       onMessage: o.onMessage,

@@ -33,7 +33,10 @@ export class Inbox {
   /** Keys with a waiting message and none in flight, oldest first. */
   readonly #ready: string[] = [];
   readonly #busy = new Set<string>();
+  /** Frame bytes of every message waiting or in flight, by message. */
+  readonly #bytesOf = new WeakMap<Message, number>();
   #size = 0;
+  #bytes = 0;
   #closed = false;
 
   constructor(options: InboxOptions) {
@@ -45,9 +48,17 @@ export class Inbox {
     return this.#size;
   }
 
-  push(message: Message): void {
+  /** Frame bytes of the messages waiting or in flight. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** `bytes`: the size of the frame the message came in, counted until it is handled. */
+  push(message: Message, bytes = 0): void {
     if (this.#closed) return;
     this.#size++;
+    this.#bytes += bytes;
+    this.#bytesOf.set(message, bytes);
     const lane = this.#o.laneOf(message);
     if (lane.urgent) {
       this.#urgent.push(message);
@@ -84,7 +95,7 @@ export class Inbox {
     this.#urgentBusy = true;
     void this.#o.handle(message).finally(() => {
       this.#urgentBusy = false;
-      this.#settled();
+      this.#settled(message);
       this.#pumpUrgent();
     });
   }
@@ -99,14 +110,17 @@ export class Inbox {
         const waiting = this.#byKey.get(key);
         if (waiting && waiting.length > 0 && !this.#closed) this.#ready.push(key);
         else this.#byKey.delete(key);
-        this.#settled();
+        this.#settled(message);
         this.#pump();
       });
     }
   }
 
-  #settled(): void {
-    if (!this.#closed) this.#size--;
+  #settled(message: Message): void {
+    if (!this.#closed) {
+      this.#size--;
+      this.#bytes -= this.#bytesOf.get(message) ?? 0;
+    }
     this.#o.onSettled();
   }
 }

@@ -40,12 +40,16 @@ export interface CloudHubOptions {
   readonly maxBufferedBytes?: number;
   /** Messages waiting for onMessage per session before reading pauses. Default 256. */
   readonly inboxLimit?: number;
+  /** Frame bytes waiting for onMessage per session before reading pauses. Default 2 x maxMessageBytes. */
+  readonly inboxBytes?: number;
   /** A node's object messages (pod status, queries) handled at once; node-level ones have their own lane. Default 4. */
   readonly handlerConcurrency?: number;
   /** Which lane a message takes; default {@link edgeMessageLane}. */
   readonly laneOf?: (message: Message) => Lane;
   /** How long close() waits for peers to answer the close frame. Default 2 s. */
   readonly closeGraceMs?: number;
+  /** Time for a new connection's TLS handshake, and again for its upgrade request's headers. Default 10 s. */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export type ResolvedCloudHubOptions = Required<Omit<CloudHubOptions, "onConnect" | "onDisconnect">> & {
@@ -67,9 +71,11 @@ export function resolveOptions(options: CloudHubOptions): ResolvedCloudHubOption
     highWaterBytes: options.highWaterBytes ?? MiB,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 * maxMessageBytes,
     inboxLimit: options.inboxLimit ?? 256,
+    inboxBytes: options.inboxBytes ?? 2 * maxMessageBytes,
     handlerConcurrency: options.handlerConcurrency ?? 4,
     laneOf: options.laneOf ?? edgeMessageLane,
     closeGraceMs: options.closeGraceMs ?? 2_000,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
   };
   for (
     const key of [
@@ -81,13 +87,21 @@ export function resolveOptions(options: CloudHubOptions): ResolvedCloudHubOption
       "highWaterBytes",
       "maxBufferedBytes",
       "inboxLimit",
+      "inboxBytes",
       "handlerConcurrency",
+      "handshakeTimeoutMs",
     ] as const
   ) {
     const value = resolved[key];
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new RangeError(`Cannot start cloudhub: ${key} must be a positive integer, got ${value}`);
     }
+  }
+  // It is also node:http's headersTimeout, which may not exceed its requestTimeout (300 s).
+  if (resolved.handshakeTimeoutMs > 300_000) {
+    throw new RangeError(
+      `Cannot start cloudhub: handshakeTimeoutMs must be at most 300000, got ${resolved.handshakeTimeoutMs}`,
+    );
   }
   if (!Number.isSafeInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw new RangeError(`Cannot start cloudhub: port must be 0-65535, got ${resolved.port}`);

@@ -38,6 +38,8 @@ export interface SessionOptions {
   readonly maxBufferedBytes: number;
   /** Messages waiting for the handler before reading pauses. */
   readonly inboxLimit: number;
+  /** Frame bytes waiting for the handler before reading pauses. */
+  readonly inboxBytes: number;
   /** Object messages of this node handled at once. */
   readonly handlerConcurrency: number;
   readonly laneOf: (message: Message) => Lane;
@@ -73,7 +75,7 @@ export class Session {
       laneOf: options.laneOf,
       handle: (message) => this.#handle(message),
       onSettled: () => {
-        if (this.#ws.isPaused && !this.#closed && this.#inbox.size < this.#o.inboxLimit) this.#ws.resume();
+        if (this.#ws.isPaused && !this.#closed && !this.#inboxFull()) this.#ws.resume();
       },
     });
   }
@@ -204,10 +206,15 @@ export class Session {
       if (id !== undefined) this.#trySend(rejection(id, message));
       return;
     }
-    this.#dispatch(result.message);
+    this.#dispatch(result.message, frame.byteLength);
   }
 
-  #dispatch(message: Message): void {
+  /** Reading pauses at the limits; frames ws had already read still queue, up to twice the limits. */
+  #inboxFull(times = 1): boolean {
+    return this.#inbox.size >= times * this.#o.inboxLimit || this.#inbox.bytes >= times * this.#o.inboxBytes;
+  }
+
+  #dispatch(message: Message, bytes: number): void {
     const { operation } = message.route;
     this.#o.metrics.messages.inc({ direction: "in", operation: operationLabel(operation) });
     if (operation === "keepalive") return;
@@ -220,13 +227,13 @@ export class Session {
       this.#onReply(parent, message);
       return;
     }
-    if (this.#inbox.size >= this.#o.inboxLimit) {
+    if (this.#inboxFull(2)) {
       this.#o.metrics.framesRejected.inc({ reason: "inbox_full" });
       this.#trySend(errorTo(message, "Cannot handle message: too many messages waiting"));
       return;
     }
-    this.#inbox.push(message);
-    if (this.#inbox.size >= this.#o.inboxLimit) this.#ws.pause();
+    this.#inbox.push(message, bytes);
+    if (this.#inboxFull()) this.#ws.pause();
   }
 
   #onReply(parent: string, message: Message): void {
