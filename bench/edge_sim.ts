@@ -165,13 +165,13 @@ export class SimEdge {
     const registered = replyOf(await this.#request("register", registerNode(this.name)));
     if (ws.readyState !== WebSocket.OPEN) throw new Error(`Cannot register ${this.name}: disconnected`);
     this.#attempt = 0;
-    this.#fire("nodepatch", nodeStatusPatch(this.name));
+    this.#patchNodeStatus();
     void this.#renewLease();
     for (const [resource, held] of this.#held.entries()) {
       if (held.terminating) this.#reportDeleted(resource, held.uid);
     }
     everyWhileOpen(ws, LEASE_EVERY_MS, () => void this.#renewLease());
-    everyWhileOpen(ws, STATUS_EVERY_MS, () => this.#fire("nodepatch", nodeStatusPatch(this.name)));
+    everyWhileOpen(ws, STATUS_EVERY_MS, () => this.#patchNodeStatus());
     everyWhileOpen(ws, KEEPALIVE_EVERY_MS, () => this.#send(keepaliveMessage()));
     if (this.#o.twinEveryMs) everyWhileOpen(ws, this.#o.twinEveryMs, () => this.#reportTwins());
     if (!registered.ok && registered.statusReason !== "AlreadyExists") {
@@ -273,6 +273,15 @@ export class SimEdge {
     // edgecore acks every delivery once applied (the hub for objects, edge/devices for the rest).
     this.#send(ackOf(m as Message));
     c.acks++;
+  }
+
+  /** Node status at KubeEdge's rate; the reply's Node is stored, as edge/meta/patch_replies.ts does. */
+  #patchNodeStatus(): void {
+    const key = `null/node/${this.name}`;
+    void this.#request("nodepatch", nodeStatusPatch(this.name)).then((m) => {
+      const outcome = replyOf(m);
+      if (outcome.ok && this.#held.get(key)) this.#apply("update", key, { content: outcome.object });
+    });
   }
 
   /** edge/meta/apply.ts: insert and update store (newest resourceVersion wins), delete by uid; patch is ignored. */

@@ -14,7 +14,7 @@ import { applyCloudMessage } from "./meta/apply.ts";
 import { PodStatusUplink } from "./meta/pod_status.ts";
 import { reportHoldings } from "./meta/resync.ts";
 import { StoreObjects } from "./meta/store_objects.ts";
-import { podUpdateFromPatchReply } from "./meta/patch_replies.ts";
+import { objectUpdateFromPatchReply } from "./meta/patch_replies.ts";
 import { objectFetcher } from "./meta/object_query.ts";
 import { ServiceAccountTokens } from "./meta/service_account_tokens.ts";
 import { UpstreamSender } from "./meta/upstream.ts";
@@ -86,7 +86,7 @@ export async function startEdgeCore(
     closers.push(() => hub.close());
     let storeCloudObject = (_message: Message): void => {};
     const upstream = new UpstreamSender(store, hub, log.child({ module: "upstream" }), (request, object) => {
-      const update = podUpdateFromPatchReply(store, request, object);
+      const update = objectUpdateFromPatchReply(store, request, object);
       if (update) storeCloudObject(update);
     });
 

@@ -59,13 +59,16 @@ export class DownstreamSync {
     if (!name) return;
     const previous = this.#index.edgeNode(name);
     if (event === "delete" || !isEdgeNode(node)) {
+      this.#echoes?.writes.forget(`node/${name}`);
       if (previous) this.#detach(name, event === "delete" ? node : previous);
       return;
     }
     if (previous && previous.metadata?.uid !== node.metadata?.uid) this.#sendDelete(name, "node", previous);
     this.#index.setEdgeNode(node);
     // Upstream sends "update" for a new Node as well as a changed one.
-    this.#sendUpsert(name, "node", node, "update");
+    if (!previous || !this.#isEcho(`node/${name}`, previous, node)) {
+      this.#sendUpsert(name, "node", node, "update");
+    }
     if (!previous) this.#attach(name);
   }
 
@@ -90,7 +93,7 @@ export class DownstreamSync {
       const gone = this.#index.removeRefs(node, difference(previous.refs, entry.refs));
       const added = this.#index.addRefs(node, difference(entry.refs, previous.refs));
       this.#sendReferenced(node, added, "insert");
-      if (!this.#isEcho(key, previous.pod, pod)) this.#sendUpsert(node, "pod", pod, "update");
+      if (!this.#isEcho(key, previous.pod, pod, "pod_status")) this.#sendUpsert(node, "pod", pod, "update");
       this.#deleteReferenced(node, gone);
     } else {
       this.#sendReferenced(node, this.#index.addRefs(node, entry.refs), "insert");
@@ -140,11 +143,11 @@ export class DownstreamSync {
   }
 
   /** The edge's own status write coming back: it holds this version already (from its patch's reply). */
-  #isEcho(key: ObjectKey, previous: V1Pod, pod: V1Pod): boolean {
+  #isEcho(key: string, previous: V1Pod | V1Node, next: V1Pod | V1Node, kind = "node_status"): boolean {
     const echoes = this.#echoes;
-    if (!echoes?.writes.take(key, pod.metadata?.resourceVersion)) return false;
-    if (!onlyStatusChanged(previous, pod)) return false;
-    echoes.skipped.inc({ kind: "pod_status" });
+    if (!echoes?.writes.take(key, next.metadata?.resourceVersion)) return false;
+    if (!onlyStatusChanged(previous, next)) return false;
+    echoes.skipped.inc({ kind });
     return true;
   }
 

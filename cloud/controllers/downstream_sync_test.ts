@@ -151,3 +151,28 @@ Deno.test("the watch event of an edge's own pod status write is not sent back; o
   sync.onPod("delete", relabeled);
   assert.equal(writes.size, 0, "a deleted pod's record goes with it");
 });
+
+Deno.test("the watch event of an edge's own node status write is not sent back", () => {
+  const { sync, summary, sent, writes, skipped } = setup();
+  const n = node("a");
+  sync.onNode("add", n);
+  sent.length = 0;
+  const heartbeat = {
+    ...n,
+    metadata: { ...n.metadata, resourceVersion: String(++rv) },
+    status: { phase: "x" },
+  };
+  writes.record("node/a", heartbeat.metadata.resourceVersion);
+  sync.onNode("update", heartbeat);
+  assert.deepEqual(summary(), []);
+  assert.equal(skipped.get({ kind: "node_status" }), 1);
+  const relabeled = { ...heartbeat, metadata: { ...heartbeat.metadata, resourceVersion: String(++rv) } };
+  relabeled.metadata.labels = { ...relabeled.metadata.labels, zone: "b" };
+  writes.record("node/a", relabeled.metadata.resourceVersion);
+  sync.onNode("update", relabeled);
+  assert.deepEqual(
+    summary(),
+    ["a update null/node/a"],
+    "a label change goes down even with a recorded version",
+  );
+});

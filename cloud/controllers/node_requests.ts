@@ -43,6 +43,7 @@ export async function patchNodeStatus(deps: RequestDeps, node: string, request: 
   const patched = await rawBody<V1Node>(
     await deps.core.patchNodeStatusWithHttpInfo({ name: node, body: patch }, STRATEGIC_MERGE_PATCH),
   );
+  deps.ownWrites?.record(`node/${node}`, patched.metadata?.resourceVersion);
   return objectResponse(request, patched);
 }
 
