@@ -1,7 +1,7 @@
 // Edge nodes and pods through the Kubernetes API: figures, not pass/fail, loopback only.
 //
 //   bin/deno run --frozen --allow-all bench/nodes_pods.ts [--part 1,2,3] [--pods 50] [--cycles 200]
-//     [--nodes 100] [--per-node 20] [--steady 60]
+//     [--nodes 100] [--per-node 20] [--steady 60] [--qps 100 --burst 200]
 //
 // 1. `kubectl apply` of a pod -> Running as the apiserver's watch shows it, p50/p99 over --pods pods
 //    (hostNetwork, then CNI), one at a time, on a real control plane (with scheduler and controllers) +
@@ -34,6 +34,10 @@ const CYCLES = Number(arg("cycles", "200"));
 const NODES = Number(arg("nodes", "100"));
 const PER_NODE = Number(arg("per-node", "20"));
 const STEADY_S = Number(arg("steady", "60"));
+/** cloudcore's kubeAPIConfig qps/burst (KubeEdge's defaults 100/200 unless given). */
+const QPS = argv.includes("--qps")
+  ? { qps: Number(arg("qps", "100")), burst: Number(arg("burst", "200")) }
+  : {};
 /** --trace-gc: cloudcore and edgecore run with DENO_V8_FLAGS=--trace-gc; the heap after each full GC is read
  * from their logs (V8 prints it on stdout, which the harness appends to the component's log). */
 const TRACE_GC = argv.includes("--trace-gc");
@@ -656,7 +660,9 @@ async function simulated() {
       }, cp.caPem),
       { mode: 0o600 },
     );
-    const cloud = await traced(() => startCloud(run, { ...cp, kubeconfigPath: cloudKubeconfig }));
+    const cloud = await traced(() =>
+      startCloud(run, { ...cp, kubeconfigPath: cloudKubeconfig }, { kubeAPIConfig: QPS })
+    );
     stops.push(() => cloud.stop());
     const apiserverPid = findPid(`--cert-dir=${cp.dir}`);
     const etcdPid = findPid(`--data-dir=${join(cp.dir, "etcd")}`);

@@ -46,12 +46,15 @@ export async function startCloud(
     ports?: CloudPorts;
     cloudHub?: Record<string, unknown>;
     cloudStream?: Record<string, unknown>;
+    /** Merged into kubeAPIConfig, e.g. { qps, burst }. */
+    kubeAPIConfig?: Record<string, unknown>;
   } = {},
 ): Promise<Cloud> {
   const name = options.name ?? "cloudcore";
   const ports = options.ports ?? { websocket: freePort(), https: freePort(), metrics: freePort() };
   const config = cloudConfig(cp, ports, options.cloudHub);
   if (options.cloudStream) Object.assign(config.modules, { cloudStream: options.cloudStream });
+  Object.assign(config.kubeAPIConfig, options.kubeAPIConfig);
   const core = await startCore(run, "cloudcore", config, { name });
   await core.waitForLog("cloudcore ready", 60_000);
   return { ...core, ports, configFile: join(run.path, `${name}.yaml`) };
