@@ -135,7 +135,7 @@ export async function startEdgeCore(
     node.start();
 
     const registry = new Registry();
-    const processMetrics = registerProcessMetrics(registry, "kedge_edge");
+    const processMetrics = registerProcessMetrics(registry, "kedge_edge", 1000);
     const idleGc = startIdleGc();
     closers.push(() => Promise.resolve(idleGc.stop()));
     closers.push(() => processMetrics.stop());
