@@ -16,6 +16,7 @@ import { reportHoldings } from "./meta/resync.ts";
 import { StoreObjects } from "./meta/store_objects.ts";
 import { objectUpdateFromPatchReply } from "./meta/patch_replies.ts";
 import { objectFetcher } from "./meta/object_query.ts";
+import { PodEventUplink } from "./meta/pod_events.ts";
 import { ServiceAccountTokens } from "./meta/service_account_tokens.ts";
 import { UpstreamSender } from "./meta/upstream.ts";
 import { NodeAgent } from "./node/node_agent.ts";
@@ -97,6 +98,7 @@ export async function startEdgeCore(
     closers.push(() => cri.close());
     let runtimeVersion = "unknown";
     cri.version().then((v) => runtimeVersion = `${v.runtimeName}://${v.runtimeVersion}`).catch(() => {});
+    const events = new PodEventUplink(hub, nodeName, log.child({ module: "events" }));
     const sources: PodSource[] = [objects];
     if (edged.staticPodPath) sources.push(staticPodSource({ path: edged.staticPodPath, nodeName, log }));
     const pods = await startPodManager({
@@ -108,6 +110,7 @@ export async function startEdgeCore(
       sources,
       statusSink: new PodStatusUplink(store, upstream),
       objects,
+      events,
       log: log.child({ module: "pods" }),
       gc: {
         imageHighPercent: edged.imageGCHighThreshold,
@@ -168,6 +171,7 @@ export async function startEdgeCore(
         );
         await node.onConnected();
         await upstream.flush();
+        events.flush();
         await devices.onConnected().catch((error) => log.warn("device reports not sent", { error }));
       })();
     };

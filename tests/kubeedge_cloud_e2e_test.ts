@@ -104,6 +104,15 @@ spec:
           assert.equal(await exec(cri, running.id, "cat /config/greeting"), "hello from kubeedge");
           // Asked of KubeEdge's cloud as a KubeEdge edge asks: query <ns>/serviceaccounttoken/<sa>.
           await assertPodToken(kubectl, cri, running.id, { namespace: "default", name: "app" });
+          // Events go up as KubeEdge's edged sends them (insert <ns>/event/<name>); KubeEdge's cloud creates them.
+          await waitFor(
+            "a Started event about the pod",
+            async () =>
+              (await kubectl(["get", "events", "--field-selector", "involvedObject.name=app,reason=Started"]))
+                .includes("Started container app"),
+            30_000,
+            500,
+          );
         },
       );
 

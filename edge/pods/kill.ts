@@ -2,11 +2,12 @@
  * Graceful termination, as the kubelet's killContainer: the preStop hook (exec, httpGet or tcpSocket) runs
  * within the grace period, then CRI StopContainer sends the image's stop signal (SIGTERM) and SIGKILL when
  * the rest of the grace period is over. Works from the container's annotations alone, so a pod that is
- * no longer in any source (an orphan after a restart) stops the same way.
+ * no longer in any source (an orphan after a restart) stops the same way. Each stop is a "Killing" event.
  */
 import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import * as v from "valibot";
+import type { PodEvents } from "./events.ts";
 import { PRE_STOP } from "./labels.ts";
 import type { HandlerSpec } from "./pod_schema.ts";
 import type { RuntimeContainer, RuntimePod } from "./runtime_state.ts";
@@ -28,6 +29,8 @@ const PreStopSchema = v.object({
 export interface KillDeps {
   readonly cri: CriClient;
   readonly log: Logger;
+  /** Events about the pod whose containers are killed. */
+  readonly event?: PodEvents;
 }
 
 export async function killContainer(
@@ -36,8 +39,11 @@ export async function killContainer(
   graceSeconds: number,
   host: string,
   preStop?: HandlerSpec,
+  /** Why, for the event. */
+  message = `Stopping container ${c.name}`,
 ): Promise<void> {
   if (c.state !== "CONTAINER_RUNNING" && c.state !== "CONTAINER_CREATED") return;
+  deps.event?.("Normal", "Killing", message, { name: c.name, type: c.type });
   const grace = Math.max(MINIMUM_GRACE_SECONDS, Math.ceil(graceSeconds));
   const deadline = Date.now() + grace * 1000;
   const hook = preStop ?? hookFromAnnotation(c);

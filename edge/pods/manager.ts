@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { CriClient } from "../cri/mod.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { Backoff } from "./backoff.ts";
+import { eventPodOf, type EventRecorder, podEvents } from "./events.ts";
 import type { PodContext } from "./field_ref.ts";
 import { GarbageCollector, type GcOptions, type GcReport } from "./gc.ts";
 import { ImagePuller } from "./images.ts";
@@ -37,6 +38,8 @@ export interface PodManagerOptions {
   readonly sources?: readonly PodSource[];
   readonly statusSink?: PodStatusSink;
   readonly objects?: ObjectLookup;
+  /** Where the pods' events go (kubectl describe pod); none: not recorded. */
+  readonly events?: EventRecorder;
   readonly log?: Logger;
   /** The node's IP (status.hostIP, the pod IP of host-network pods). Default: first non-loopback IPv4. */
   readonly hostIP?: string;
@@ -92,6 +95,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     objects,
     crashBackoff,
     log,
+    events: options.events,
     podsDir,
     logsDir: options.podLogsDirectory,
   };
@@ -120,7 +124,11 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         ) => [c.name, c.lifecycle?.preStop]),
       );
       probes.removePod(uid);
-      if (current) await killPod({ cri, log }, current, work.gracePeriodSeconds, hostOf(ctx), preStops);
+      // An orphan (in no source) is no pod the cloud knows: no events about it.
+      const event = pods.has(uid) ? podEvents(options.events, eventPodOf(ctx)) : undefined;
+      if (current) {
+        await killPod({ cri, log, event }, current, work.gracePeriodSeconds, hostOf(ctx), preStops);
+      }
       if (work.remove) {
         if (current) await removePod(cri, current);
         await Deno.remove(join(podsDir, uid), { recursive: true }).catch(() => {});

@@ -2,10 +2,12 @@
  * Liveness, readiness and startup probes (exec, httpGet, tcpSocket), one timer loop per (container, probe),
  * with initialDelaySeconds, periodSeconds, timeoutSeconds and success/failure thresholds. Liveness and
  * readiness wait for a startup probe to succeed. A result change calls `onChange(uid)` so the pod's worker
- * syncs: it restarts a container whose liveness or startup probe failed, and recomputes Ready.
+ * syncs: it restarts a container whose liveness or startup probe failed, and recomputes Ready. Each failed
+ * probe is an "Unhealthy" event, as the kubelet's prober records it.
  */
 import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
+import type { PodEvents } from "./events.ts";
 import type { ContainerSpec, ProbeSpec } from "./pod_schema.ts";
 
 export type ProbeKind = "liveness" | "readiness" | "startup";
@@ -16,6 +18,7 @@ export interface ProbeTarget {
   readonly spec: ContainerSpec;
   /** Where httpGet and tcpSocket connect when the probe names no host. */
   readonly host: string;
+  readonly event?: PodEvents;
 }
 
 interface Worker {
@@ -115,8 +118,16 @@ export class ProbeManager {
 
   async #probeOnce(w: Worker): Promise<void> {
     if (w.kind === "startup" && w.result === true) return;
-    const ok = await this.#run(w).catch(() => false);
+    const failure = await this.#run(w).catch((err) => err instanceof Error ? err.message : String(err));
     if (w.stopped) return;
+    const ok = failure === undefined;
+    if (!ok) {
+      const kind = `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)}`;
+      w.target.event?.("Warning", "Unhealthy", `${kind} probe failed: ${failure}`, {
+        name: w.target.spec.name,
+        type: "regular",
+      });
+    }
     if (ok) {
       w.failures = 0;
       w.successes++;
@@ -141,12 +152,15 @@ export class ProbeManager {
     }
   }
 
-  async #run(w: Worker): Promise<boolean> {
+  /** Undefined when the probe succeeds, else what it got (the kubelet's probe output). */
+  async #run(w: Worker): Promise<string | undefined> {
     const timeoutS = Math.max(1, w.probe.timeoutSeconds ?? 1);
     const { probe, target } = w;
     if (probe.exec) {
       const reply = await this.cri.execSync(target.containerId, probe.exec.command, timeoutS);
-      return reply.exitCode === 0;
+      if (reply.exitCode === 0) return undefined;
+      const text = new TextDecoder();
+      return `${text.decode(reply.stdout)}${text.decode(reply.stderr)}`.trim();
     }
     if (probe.httpGet) {
       const g = probe.httpGet;
@@ -162,7 +176,9 @@ export class ProbeManager {
         signal: AbortSignal.timeout(timeoutS * 1000),
       });
       await res.body?.cancel();
-      return res.status >= 200 && res.status < 400;
+      return res.status >= 200 && res.status < 400
+        ? undefined
+        : `HTTP probe failed with statuscode: ${res.status}`;
     }
     if (probe.tcpSocket) {
       const port = resolvePort(target.spec, probe.tcpSocket.port);
@@ -171,9 +187,9 @@ export class ProbeManager {
         timeoutS * 1000,
       );
       conn.close();
-      return true;
+      return undefined;
     }
-    return true;
+    return undefined;
   }
 }
 

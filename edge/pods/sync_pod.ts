@@ -3,7 +3,8 @@
  * is missing or not ready is replaced (its containers killed); init containers run one at a time; each
  * container is started, kept, or restarted by its restart policy with crash-loop backoff, and restarted
  * when its spec hash changed or its liveness/startup probe failed. Containers whose hash matches are
- * adopted as they are, so a restarted manager recreates nothing.
+ * adopted as they are, so a restarted manager recreates nothing. What happens is recorded as the kubelet's
+ * events (Created, Started, Killing, BackOff, FailedCreatePodSandBox, FailedMount, ...).
  */
 import { join } from "node:path";
 import type { CriClient, PodSandboxConfig } from "../cri/mod.ts";
@@ -11,6 +12,7 @@ import type { Logger } from "../../lib/log.ts";
 import type { Backoff } from "./backoff.ts";
 import { buildContainerConfig } from "./container_config.ts";
 import { ConfigError } from "./env.ts";
+import { type ContainerEvents, eventPodOf, type EventRecorder, podEvents } from "./events.ts";
 import type { PodContext } from "./field_ref.ts";
 import type { ImagePuller } from "./images.ts";
 import { killContainer } from "./kill.ts";
@@ -37,6 +39,7 @@ export interface SyncDeps {
   readonly objects: ObjectLookup;
   readonly crashBackoff: Backoff;
   readonly log: Logger;
+  readonly events?: EventRecorder;
   readonly podsDir: string;
   readonly logsDir: string;
 }
@@ -60,6 +63,8 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   const later = (ms: number) => requeue = Math.min(requeue ?? ms, Math.max(ms, 100));
   const grace = gracePeriodOf(ctx);
   const host = hostOf(ctx);
+  const event = podEvents(deps.events, eventPodOf(ctx));
+  const kill = { cri: deps.cri, log: deps.log, event };
   let runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
 
   if (terminal) {
@@ -75,6 +80,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
     volumes = await prepareVolumes(ctx, podDir, deps.objects);
   } catch (err) {
     if (!(err instanceof VolumeError)) throw err;
+    event("Warning", "FailedMount", err.message);
     for (const c of allContainers(ctx)) {
       waiting.set(`${c.type}/${c.spec.name}`, { reason: "ContainerCreating", message: err.message });
     }
@@ -84,12 +90,16 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   let sandbox: RuntimeSandbox | undefined = runtime?.sandboxes[0];
   let sandboxConfig = buildSandboxConfig(ctx, sandbox?.attempt ?? 0, deps.logsDir, grace);
   if (!sandbox || !sandbox.ready) {
-    for (const c of runtime?.containers ?? []) await killContainer(deps, c, grace, host);
+    if (sandbox) event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
+    for (const c of runtime?.containers ?? []) await killContainer(kill, c, grace, host);
     for (const s of runtime?.sandboxes ?? []) if (s.ready) await deps.cri.stopPodSandbox(s.id);
     const attempt = sandbox ? sandbox.attempt + 1 : 0;
     sandboxConfig = buildSandboxConfig(ctx, attempt, deps.logsDir, grace);
     await Deno.mkdir(sandboxConfig.logDirectory ?? deps.logsDir, { recursive: true });
-    const id = await deps.cri.runPodSandbox(sandboxConfig);
+    const id = await deps.cri.runPodSandbox(sandboxConfig).catch((err) => {
+      event("Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${(err as Error).message}`);
+      throw err;
+    });
     deps.log.info("sandbox started", { uid: ctx.uid, pod: ctx.pod.metadata.name, sandbox: id, attempt });
     runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
     sandbox = runtime?.sandboxes.find((s) => s.id === id);
@@ -100,8 +110,12 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
 
   const start = async (spec: ContainerSpec, type: ContainerType, previous: RuntimeContainer | undefined) => {
     const key = `${type}/${spec.name}`;
-    const image = await deps.images.ensure(ctx.uid, spec, sandboxConfig);
+    const container = { name: spec.name, type };
+    const containerEvent: ContainerEvents = (kind, reason, message) =>
+      event(kind, reason, message, container);
+    const image = await deps.images.ensure(ctx.uid, spec, sandboxConfig, containerEvent);
     if (!image.ok) {
+      containerEvent("Warning", "Failed", `Error: ${image.reason}`);
       waiting.set(key, { reason: image.reason, message: image.message });
       later(image.retryMs);
       return;
@@ -127,6 +141,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
       });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
+      containerEvent("Warning", "Failed", `Error: ${err.message}`);
       waiting.set(key, { reason: "CreateContainerConfigError", message: err.message });
       later(2000);
       return;
@@ -135,14 +150,19 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
     try {
       id = await deps.cri.createContainer(sb.id, config, sandboxConfig);
     } catch (err) {
+      containerEvent("Warning", "Failed", `Error: ${(err as Error).message}`);
       waiting.set(key, { reason: "CreateContainerError", message: (err as Error).message });
       later(2000);
       return;
     }
+    containerEvent("Normal", "Created", `Created container: ${spec.name}`);
     try {
       await deps.cri.startContainer(id);
+      containerEvent("Normal", "Started", `Started container ${spec.name}`);
       deps.log.info("container started", { uid: ctx.uid, container: spec.name, id, restartCount });
     } catch (err) {
+      // The container's ID in a runtime error would make every failure a new event.
+      containerEvent("Warning", "Failed", `Error: ${(err as Error).message.replaceAll(id, spec.name)}`);
       waiting.set(key, { reason: "RunContainerError", message: (err as Error).message });
       deps.crashBackoff.next(`${ctx.uid}/${key}`);
       later(deps.crashBackoff.remaining(`${ctx.uid}/${key}`));
@@ -169,7 +189,11 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
         why: outdated ? "spec changed" : `${failedProbe} probe failed`,
       });
       const probeGrace = failedProbe ? spec[`${failedProbe}Probe`]?.terminationGracePeriodSeconds : undefined;
-      await killContainer(deps, current, probeGrace ?? grace, host, spec.lifecycle?.preStop);
+      // The kubelet's words; a liveness failure under restartPolicy Never stops the container for good.
+      const cause = outdated ? "definition changed" : `failed ${failedProbe} probe`;
+      const then = outdated || policy !== "Never" ? ", will be restarted" : "";
+      const message = `Container ${spec.name} ${cause}${then}`;
+      await killContainer(kill, current, probeGrace ?? grace, host, spec.lifecycle?.preStop, message);
       deps.runtime.forget(current.id);
       runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
       if (outdated) deps.crashBackoff.reset(`${ctx.uid}/${key}`);
@@ -184,6 +208,12 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
       const backoffKey = `${ctx.uid}/${key}`;
       const wait = deps.crashBackoff.remaining(backoffKey, Math.floor(current.finishedAt / 1e6));
       if (wait > 0) {
+        event(
+          "Warning",
+          "BackOff",
+          `Back-off restarting failed container ${spec.name} in pod ${ctx.pod.metadata.name}_${ctx.namespace}(${ctx.uid})`,
+          { name: spec.name, type },
+        );
         waiting.set(key, {
           reason: "CrashLoopBackOff",
           message: `back-off ${
@@ -218,7 +248,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   const names = new Set(allContainers(ctx).map((c) => `${c.type}/${c.spec.name}`));
   for (const c of runtime?.containers ?? []) {
     if (c.state === "CONTAINER_RUNNING" && !names.has(`${c.type}/${c.name}`)) {
-      await killContainer(deps, c, grace, host);
+      await killContainer(kill, c, grace, host);
     }
   }
 
@@ -228,7 +258,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   for (const c of runtime?.containers ?? []) {
     const spec = specs.get(`${c.type}/${c.name}`);
     if (spec && c.state === "CONTAINER_RUNNING" && c.sandboxId === sb.id && c.type === "regular") {
-      targets.push({ uid: ctx.uid, containerId: c.id, spec, host: hostOf(podCtx) });
+      targets.push({ uid: ctx.uid, containerId: c.id, spec, host: hostOf(podCtx), event });
     }
   }
   deps.probes.sync(ctx.uid, targets);
