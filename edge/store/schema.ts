@@ -1,6 +1,7 @@
 // The store's tables, versioned with PRAGMA user_version. `meta` keeps upstream's name and its
 // key/type/value columns (key = the wire resource) and adds what resync needs: uid and resourceVersion.
-import type { DatabaseSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
+import { CorruptStoreError } from "./errors.ts";
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE meta (
@@ -69,6 +70,44 @@ export function migrate(db: DatabaseSync): void {
       `Cannot open store: its schema ${current} is newer than this edgecore's ${SCHEMA_VERSION}`,
     );
   }
+  // A migration sets user_version together with its tables, so tables at version 0 are another program's.
+  if (current === 0 && columnsOf(db).size > 0) {
+    throw new CorruptStoreError("Cannot open store: it has tables but no edgecore schema version");
+  }
+  applyMigrations(db, current);
+}
+
+/**
+ * Throws CorruptStoreError unless every table and column this edgecore uses is there and every JSON column
+ * parses: a file whose user_version lies would fail later at a prepare, and a row whose tail was cut off
+ * (a truncated file passes quick_check) at every read of it, both on every start.
+ */
+export function checkStore(db: DatabaseSync): void {
+  const held = columnsOf(db);
+  const missing = [...expectedColumns()].flatMap(([table, columns]) =>
+    [...columns].filter((column) => !held.get(table)?.has(column)).map((column) => `${table}.${column}`)
+  );
+  if (missing.length > 0) {
+    throw new CorruptStoreError(`Cannot open store: schema ${SCHEMA_VERSION} lacks ${missing.join(", ")}`);
+  }
+  for (const [table, column] of JSON_COLUMNS) {
+    const { n } = db.prepare(`SELECT count(*) AS n FROM ${table} WHERE NOT json_valid(${column})`).get() as {
+      n: number;
+    };
+    if (n > 0) throw new CorruptStoreError(`Cannot open store: ${n} rows of ${table} hold broken JSON`);
+  }
+}
+
+/** The columns the store reads as JSON. */
+const JSON_COLUMNS = [
+  ["meta", "value"],
+  ["upstream", "message"],
+  ["device_attr", "metadata"],
+  ["device_twin", "twin"],
+  ["twin_report", "twin"],
+] as const;
+
+function applyMigrations(db: DatabaseSync, current: number): void {
   for (let version = current; version < SCHEMA_VERSION; version++) {
     db.exec("BEGIN IMMEDIATE");
     try {
@@ -76,8 +115,36 @@ export function migrate(db: DatabaseSync): void {
       db.exec(`PRAGMA user_version = ${version + 1}`);
       db.exec("COMMIT");
     } catch (error) {
-      db.exec("ROLLBACK");
+      if (db.isTransaction) db.exec("ROLLBACK"); // SQLite may have rolled back already (a full disk)
       throw error;
     }
   }
+}
+
+let expected: Map<string, Set<string>> | undefined;
+
+/** The tables and columns the migrations make, read back from a scratch database. */
+function expectedColumns(): Map<string, Set<string>> {
+  if (!expected) {
+    const scratch = new DatabaseSync(":memory:");
+    try {
+      applyMigrations(scratch, 0);
+      expected = columnsOf(scratch);
+    } finally {
+      scratch.close();
+    }
+  }
+  return expected;
+}
+
+function columnsOf(db: DatabaseSync): Map<string, Set<string>> {
+  const tables = db.prepare(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+  )
+    .all() as Array<{ name: string }>;
+  const columnsOfTable = db.prepare("SELECT name FROM pragma_table_info(?)");
+  return new Map(tables.map(({ name }) => [
+    name,
+    new Set((columnsOfTable.all(name) as Array<{ name: string }>).map((column) => column.name)),
+  ]));
 }

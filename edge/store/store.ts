@@ -5,6 +5,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { compareResourceVersion } from "../../lib/protocol/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import { openDatabase } from "./open.ts";
+import { StoreWriteError } from "./errors.ts";
 
 export interface StoredObject<T = unknown> {
   key: string;
@@ -26,8 +27,10 @@ export class EdgeStore {
   readonly #listType: StatementSync;
   readonly #inventory: StatementSync;
   readonly quarantined?: string;
+  readonly #path: string;
 
   constructor(path: string, log: Logger) {
+    this.#path = path;
     const opened = openDatabase(path, log);
     this.#db = opened.db;
     this.#sql = new Statements(this.#db);
@@ -77,10 +80,12 @@ export class EdgeStore {
 
   /** Deletes by key; with a uid, only when the stored object is that one (a recreated object stays). */
   delete(key: string, uid?: string): boolean {
-    const existing = this.#byKey.get(key) as Row | undefined;
-    if (!existing || (uid !== undefined && existing.uid !== uid)) return false;
-    this.#deleteKey.run(key);
-    return true;
+    return this.#transaction(() => {
+      const existing = this.#byKey.get(key) as Row | undefined;
+      if (!existing || (uid !== undefined && existing.uid !== uid)) return false;
+      this.#deleteKey.run(key);
+      return true;
+    });
   }
 
   list<T = unknown>(type: string): StoredObject<T>[] {
@@ -104,10 +109,12 @@ export class EdgeStore {
 
   /** Remembers the latest message for key to send upstream when the cloud is back. */
   putUpstream(key: string, message: unknown): void {
-    this.#sql.get(
-      `INSERT INTO upstream (key, message, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT(key) DO UPDATE SET message = excluded.message, updated_at = excluded.updated_at`,
-    ).run(key, JSON.stringify(message), Date.now());
+    this.#transaction(() =>
+      this.#sql.get(
+        `INSERT INTO upstream (key, message, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET message = excluded.message, updated_at = excluded.updated_at`,
+      ).run(key, JSON.stringify(message), Date.now())
+    );
   }
 
   pendingUpstream(): Array<{ key: string; message: unknown }> {
@@ -120,7 +127,9 @@ export class EdgeStore {
 
   /** Forgets an upstream message once sent, unless a newer one replaced it meanwhile. */
   clearUpstream(key: string, message: unknown): void {
-    this.#sql.get("DELETE FROM upstream WHERE key = ? AND message = ?").run(key, JSON.stringify(message));
+    this.#transaction(() =>
+      this.#sql.get("DELETE FROM upstream WHERE key = ? AND message = ?").run(key, JSON.stringify(message))
+    );
   }
 
   /** The open SQLite connection, for modules that keep their own tables in the same file (device twins). */
@@ -132,15 +141,22 @@ export class EdgeStore {
     this.#db.close();
   }
 
+  /** Runs work in one transaction; a failure is a StoreWriteError naming the file, and nothing of it is kept. */
   #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const result = work();
-      this.#db.exec("COMMIT");
-      return result;
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = work();
+        this.#db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        // SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK would throw "no
+        // transaction is active" and hide the cause.
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw error;
+      }
     } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
+      throw new StoreWriteError(this.#path, error);
     }
   }
 }
