@@ -9,7 +9,7 @@
 // own containerd (bench/edge_footprint_stacks.ts); the two stacks go through the same phases at the same
 // time, so both are measured under the same load of the machine. Per row and agent: memory of the agent
 // process and its descendants (RSS, PSS, RssAnon, RssFile), CPU % of one core over a --window s window,
-// and for kedge the lowest V8 heap in use in that window (its /metrics, sampled every 200 ms: about the
+// and for kedge the lowest V8 heap in use in that window (its /metrics, sampled every second: about the
 // heap after a GC). Rows: idle --window s after Ready, idle --idle-long s after Ready, then 10, 40 and 100
 // pods (all Running, --settle s, then the window), then 100 devices on top, each reporting its twin every
 // second. Facts: spawn -> "connected" log line on the first start after joining and on the second start (the
