@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { DNS_SUBDOMAIN } from "../../lib/config/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import { type CloudPki, signEdgeCsr } from "../certs/mod.ts";
-import { readBody, sendBytes, sendText } from "./body.ts";
+import { readBody, sendBytes, sendText } from "../../lib/http_body.ts";
 import { checkJoinBearer, peerCertificateDer, verifyClientCertificate } from "./client_identity.ts";
 import type { CertServerMetrics } from "./metrics.ts";
 

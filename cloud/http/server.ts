@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { Logger } from "../../lib/log.ts";
 import type { Registry } from "../../lib/metrics.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS, httpsServerTimeouts } from "../../lib/server_timeouts.ts";
 import { type CloudPki, DEFAULT_TOKEN_VALIDITY_MS } from "../certs/mod.ts";
 import { createCertApp } from "./app.ts";
 import { DEFAULT_MAX_BODY_BYTES, EDGE_CERT_PATH, handleEdgeCert } from "./edge_cert.ts";
@@ -34,8 +35,6 @@ export interface CertServerOptions {
   readonly handshakeTimeoutMs?: number;
 }
 
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-
 export interface CertServer {
   readonly port: number;
   /** Serves a renewed certificate to new connections (`cloudcore certs renew`), without a restart. */
@@ -46,7 +45,6 @@ export interface CertServer {
 export async function startCertServer(options: CertServerOptions): Promise<CertServer> {
   const { pki, log } = options;
   const metrics = registerCertServerMetrics(options.registry, pki);
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const server = createServer({
     cert: pki.serverCertPem,
     key: pki.serverKeyPem,
@@ -54,11 +52,8 @@ export async function startCertServer(options: CertServerOptions): Promise<CertS
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: "TLSv1.2",
-    // Slowloris: node's defaults let a silent or trickling peer hold a socket 120 s in the TLS handshake,
-    // then 60 s for the headers, checked only every 30 s. The body has its own limit (BODY_TIMEOUT_MS).
-    handshakeTimeout: handshakeTimeoutMs,
-    headersTimeout: handshakeTimeoutMs,
-    connectionsCheckingInterval: Math.min(1_000, handshakeTimeoutMs),
+    // The body of /edge.crt has its own limit (BODY_TIMEOUT_MS, lib/http_body.ts).
+    ...httpsServerTimeouts(options.handshakeTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS),
   });
   const app = createCertApp({
     pki,

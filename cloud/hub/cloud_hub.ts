@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type WebSocket, WebSocketServer } from "ws";
 import { encode, type Message, PendingRequests } from "../../lib/protocol/mod.ts";
+import { httpsServerTimeouts } from "../../lib/server_timeouts.ts";
 import { hubMetrics } from "./hub_metrics.ts";
 import { claimedNodes, nodeFromCertificate } from "./identity.ts";
 import { type CloudHubOptions, type ResolvedCloudHubOptions, resolveOptions } from "./options.ts";
@@ -88,11 +89,7 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
     key: o.tls.keyPem,
     requestCert: true,
     rejectUnauthorized: true,
-    // Slowloris: node's defaults let a silent or trickling peer hold a socket 120 s in the TLS handshake,
-    // then 60 s for the headers, checked only every 30 s.
-    handshakeTimeout: o.handshakeTimeoutMs,
-    headersTimeout: o.handshakeTimeoutMs,
-    connectionsCheckingInterval: Math.min(1_000, o.handshakeTimeoutMs),
+    ...httpsServerTimeouts(o.handshakeTimeoutMs),
   });
   const wss = new WebSocketServer({
     noServer: true,

@@ -2,6 +2,7 @@
 import type { Logger } from "../../lib/log.ts";
 import type { Registry } from "../../lib/metrics.ts";
 import type { Message } from "../../lib/protocol/mod.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS } from "../../lib/server_timeouts.ts";
 import { edgeMessageLane, type Lane } from "./inbox.ts";
 
 export interface CloudHubTls {
@@ -75,7 +76,7 @@ export function resolveOptions(options: CloudHubOptions): ResolvedCloudHubOption
     handlerConcurrency: options.handlerConcurrency ?? 4,
     laneOf: options.laneOf ?? edgeMessageLane,
     closeGraceMs: options.closeGraceMs ?? 2_000,
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS,
   };
   for (
     const key of [

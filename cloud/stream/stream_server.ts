@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { createLogger, type Logger } from "../../lib/log.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS, httpsServerTimeouts } from "../../lib/server_timeouts.ts";
 import { carryRequest, carryUpgrade } from "./carry.ts";
 import { forwardRequest, forwardUpgrade, NODE_HEADER, type PeerTls } from "./forward.ts";
 import type { TunnelMux } from "../../lib/tunnel/mux.ts";
@@ -40,6 +41,8 @@ export interface StreamServerOptions {
   readonly authorizer?: KubeletAuthorizer;
   /** Called with each refused request's subresource (a metric). */
   readonly onDenied?: (subresource: string) => void;
+  /** Time for a new connection's TLS handshake, and again for its request headers. Default 10 s. */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface StreamServer {
@@ -61,6 +64,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   const log = (options.log ?? createLogger({ component: "cloudcore" })).child({ module: "stream-server" });
   const address = options.address ?? "0.0.0.0";
   const headTimeoutMs = options.headTimeoutMs ?? 30_000;
+  const timeouts = httpsServerTimeouts(options.handshakeTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS);
   const listeners = new Map<string, { server: https.Server; port: number; sockets: Set<Duplex> }>();
   const peerName = options.peer?.commonName ?? "kedge-cloudcore";
 
@@ -133,6 +137,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       rejectUnauthorized: true,
       minVersion: "TLSv1.2",
       maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024,
+      ...timeouts,
     });
     const sockets = new Set<Duplex>();
     server.on("connection", (socket: Duplex) => {

@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type WebSocket, WebSocketServer } from "ws";
 import { createLogger, type Logger } from "../../lib/log.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS, httpsServerTimeouts } from "../../lib/server_timeouts.ts";
 import { type MuxOptions, TunnelMux } from "../../lib/tunnel/mux.ts";
 import { nodeOfCertificate } from "./node_identity.ts";
 
@@ -28,6 +29,8 @@ export interface TunnelServerOptions {
   /** Seconds between pings; a tunnel is dropped after two unanswered. Default 15. */
   readonly pingSeconds?: number;
   readonly mux?: Omit<MuxOptions, "onOpen">;
+  /** Time for a new connection's TLS handshake, and again for its upgrade request's headers. Default 10 s. */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface TunnelServer {
@@ -55,6 +58,7 @@ export async function startTunnelServer(options: TunnelServerOptions): Promise<T
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: "TLSv1.2",
+    ...httpsServerTimeouts(options.handshakeTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS),
   });
   const wss = new WebSocketServer({
     noServer: true,

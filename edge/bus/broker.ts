@@ -116,12 +116,6 @@ export async function startBroker(options: BrokerOptions): Promise<BuiltinBroker
     authorizeForward(client, packet) {
       const who = identities.get(client) ?? { kind: "other" as const };
       if (!mayUse(who, packet.topic)) return null;
-      const conn = client.conn as unknown;
-      if (conn instanceof GuardedConnection && conn.queuedBytes > limits.maxQueuedBytesPerClient) {
-        reject("slow-consumer", { client: client.id, queuedBytes: conn.queuedBytes });
-        conn.destroy();
-        return null;
-      }
       return packet;
     },
   });
@@ -141,9 +135,14 @@ export async function startBroker(options: BrokerOptions): Promise<BuiltinBroker
     socket.once("close", () => sockets.delete(socket));
     socket.setNoDelay(true);
     const remote = socket.remoteAddress;
+    const guardLimits = {
+      maxPacketBytes: limits.maxPacketBytes,
+      maxQueuedBytes: limits.maxQueuedBytesPerClient,
+    };
     aedes.handle(
-      new GuardedConnection(socket, limits.maxPacketBytes, (size) => {
-        reject("packet-size", { remote, size, maxPacketBytes: limits.maxPacketBytes });
+      new GuardedConnection(socket, guardLimits, {
+        onOversize: (size) => reject("packet-size", { remote, size, maxPacketBytes: limits.maxPacketBytes }),
+        onSlowReader: (queuedBytes) => reject("slow-consumer", { remote, queuedBytes }),
       }),
     );
   });

@@ -1,8 +1,10 @@
 /**
- * The MQTT packet size limit of the built-in broker. aedes buffers a whole packet before it parses it, so
- * the limit must act earlier: this guard reads only the fixed header of each packet as bytes arrive
- * (type byte, then the remaining-length varint) and reports a packet over the limit as soon as its length
- * is known, before its body is read. The connection is then closed; other clients are unaffected.
+ * The per-connection guards of the built-in broker. Packet size: aedes buffers a whole packet before it
+ * parses it, so the limit must act earlier: this guard reads only the fixed header of each packet as bytes
+ * arrive (type byte, then the remaining-length varint) and reports a packet over the limit as soon as its
+ * length is known, before its body is read. Slow readers: what a client leaves unread is bounded by
+ * maxQueuedBytes (see GuardedConnection._write). Either way the connection is closed; other clients are
+ * unaffected.
  */
 import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
@@ -60,18 +62,33 @@ export class PacketSizeGuard {
   }
 }
 
-/** A socket seen through a PacketSizeGuard: aedes handles this stream instead of the socket. */
+export interface ConnectionLimits {
+  readonly maxPacketBytes: number;
+  /** Bytes written to the client but not yet taken by the kernel; beyond it the client is dropped. */
+  readonly maxQueuedBytes: number;
+}
+
+export interface ConnectionEvents {
+  onOversize(size: number): void;
+  onSlowReader(queuedBytes: number): void;
+}
+
+/** A socket seen through the guards: aedes handles this stream instead of the socket. */
 export class GuardedConnection extends Duplex {
   readonly #socket: Socket;
+  readonly #maxQueuedBytes: number;
+  readonly #onSlowReader: (queuedBytes: number) => void;
 
-  constructor(socket: Socket, maxPacketBytes: number, onOversize: (size: number) => void) {
+  constructor(socket: Socket, limits: ConnectionLimits, events: ConnectionEvents) {
     super({ allowHalfOpen: false });
     this.#socket = socket;
-    const guard = new PacketSizeGuard(maxPacketBytes);
+    this.#maxQueuedBytes = limits.maxQueuedBytes;
+    this.#onSlowReader = events.onSlowReader;
+    const guard = new PacketSizeGuard(limits.maxPacketBytes);
     socket.on("data", (chunk: Uint8Array) => {
       const oversize = guard.feed(chunk);
       if (oversize > 0) {
-        onOversize(oversize);
+        events.onOversize(oversize);
         socket.destroy();
         this.destroy();
         return;
@@ -83,17 +100,20 @@ export class GuardedConnection extends Duplex {
     socket.on("close", () => this.destroy());
   }
 
-  /** Bytes written but not yet taken by the kernel: what a slow reader makes the broker hold. */
-  get queuedBytes(): number {
-    return this.writableLength + this.#socket.writableLength;
-  }
-
   override _read(): void {
     this.#socket.resume();
   }
 
+  /**
+   * Hands the chunk to the socket without waiting for the kernel to take it. aedes waits for a write that
+   * reports backpressure before it counts the message delivered, and a message is not done until every
+   * subscriber has it: a client that stopped reading would stall each publisher to its topics, and every
+   * other subscriber of those, until aedes' drainTimeout (60 s). So the socket buffers what the kernel
+   * does not take, and a client leaving more than maxQueuedBytes unread is dropped.
+   */
   override _write(chunk: Uint8Array, _encoding: string, callback: (error?: Error | null) => void): void {
-    this.#socket.write(chunk, callback);
+    this.#socket.write(chunk);
+    callback(this.#overQueued());
   }
 
   override _writev(
@@ -101,9 +121,16 @@ export class GuardedConnection extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     this.#socket.cork();
-    for (let i = 0; i < chunks.length - 1; i++) this.#socket.write(chunks[i]!.chunk);
-    this.#socket.write(chunks[chunks.length - 1]!.chunk, callback);
+    for (const { chunk } of chunks) this.#socket.write(chunk);
     this.#socket.uncork();
+    callback(this.#overQueued());
+  }
+
+  #overQueued(): Error | null {
+    const queued = this.#socket.writableLength;
+    if (queued <= this.#maxQueuedBytes) return null;
+    this.#onSlowReader(queued);
+    return new Error(`Cannot deliver: the client left ${queued} bytes unread`);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { PacketSizeGuard } from "./packet_guard.ts";
+import { type AddressInfo, createServer, type Socket } from "node:net";
+import { GuardedConnection, PacketSizeGuard } from "./packet_guard.ts";
 
 /** A PUBLISH fixed header for a body of `length` bytes, plus that body. */
 function packet(length: number): Uint8Array {
@@ -38,4 +39,38 @@ Deno.test("the limit counts the fixed header too", () => {
 
 Deno.test("a remaining length longer than four bytes is reported as malformed", () => {
   assert.equal(new PacketSizeGuard(1 << 30).feed(new Uint8Array([0x30, 0xff, 0xff, 0xff, 0xff])), Infinity);
+});
+
+Deno.test("a connection whose peer stops reading never reports backpressure, and is dropped past maxQueuedBytes", async () => {
+  const accepted = Promise.withResolvers<Socket>();
+  const server = createServer((socket) => accepted.resolve(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const peer = await Deno.connect({ hostname: "127.0.0.1", port: (server.address() as AddressInfo).port });
+  const slow: number[] = [];
+  const conn = new GuardedConnection(await accepted.promise, {
+    maxPacketBytes: 1024,
+    maxQueuedBytes: 256 * 1024,
+  }, {
+    onOversize: () => {},
+    onSlowReader: (queued) => slow.push(queued),
+  });
+  conn.on("error", () => {/* the slow reader error, expected */});
+  try {
+    const chunk = new Uint8Array(16 * 1024);
+    let backpressure = false;
+    // The peer reads nothing: the kernel's buffers fill first, then the socket's, up to the limit.
+    for (let i = 0; i < 4096 && slow.length === 0; i++) {
+      const accepted = conn.write(chunk);
+      if (!accepted && slow.length === 0) backpressure = true;
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    assert.equal(slow.length, 1);
+    assert.ok(slow[0]! > 256 * 1024 && slow[0]! <= 256 * 1024 + chunk.length, `${slow[0]} bytes queued`);
+    assert.equal(backpressure, false, "aedes would have waited for a drain that never comes");
+    assert.ok(conn.destroyed);
+  } finally {
+    peer.close();
+    conn.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type CriClient, CriError, GRPC_STATUS } from "../cri/mod.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS, httpServerTimeouts } from "../../lib/server_timeouts.ts";
 import { serveContainerLogs } from "./container_logs.ts";
 import { HttpError, pathSegments, sendJson, sendText } from "./http_util.ts";
 import type { LocalPods } from "./pod_lookup.ts";
@@ -34,6 +35,8 @@ export interface KubeletServerOptions {
   readonly maxHeaderBytes?: number;
   /** How often a followed log looks for new lines. Default 100 ms. */
   readonly followPollMs?: number;
+  /** Time a connection gets to send its request headers. Default 10 s. */
+  readonly headersTimeoutMs?: number;
 }
 
 export interface KubeletServer {
@@ -45,7 +48,10 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
   const log = (options.log ?? createLogger({ component: "edgecore" })).child({ module: "kubelet-server" });
   const nodeStats = new NodeStatsReader();
   const deps = { cri: options.cri, pods: options.pods, followPollMs: options.followPollMs };
-  const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024 });
+  const server = http.createServer({
+    maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024,
+    ...httpServerTimeouts(options.headersTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS),
+  });
   const sockets = new Set<Duplex>();
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {
@@ -105,6 +111,12 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
   };
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (hasBody(req)) {
+      // Nothing here reads a body, and one left unread holds the connection for as long as the client
+      // trickles it: refuse it and close.
+      res.setHeader("connection", "close");
+      return sendText(res, 413, "Cannot read a request body: the kubelet API takes none");
+    }
     route(req, res).catch((error) => {
       const { status, message } = describe(error);
       if (status >= 500) log.warn("kubelet request failed", { path: req.url, error });
@@ -130,10 +142,12 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  server.on(
-    "clientError",
-    (_error: Error, socket: Duplex) => writeRawError(socket, 400, "Cannot read request"),
-  );
+  server.on("clientError", (error: Error & { code?: string }, socket: Duplex) => {
+    if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      return writeRawError(socket, 408, "Cannot read request: the headers did not arrive in time");
+    }
+    writeRawError(socket, 400, "Cannot read request");
+  });
 
   const address = options.address ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
@@ -153,6 +167,11 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 function describe(error: unknown): { status: number; message: string } {

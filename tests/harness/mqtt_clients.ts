@@ -13,6 +13,8 @@ export interface Credentials {
 export interface Received {
   readonly topic: string;
   readonly payload: string;
+  /** Date.now() when the line was read from mosquitto_sub. */
+  readonly receivedAt: number;
 }
 
 export interface Mosquitto {
@@ -170,9 +172,10 @@ export async function mosquittoSub(
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
         const space = line.indexOf(" ");
+        const receivedAt = Date.now();
         const message = space < 0
-          ? { topic: line, payload: "" }
-          : { topic: line.slice(0, space), payload: line.slice(space + 1) };
+          ? { topic: line, payload: "", receivedAt }
+          : { topic: line.slice(0, space), payload: line.slice(space + 1), receivedAt };
         if (message.topic === probe) probed = true;
         else received.push(message);
         for (const wake of waiters) wake();

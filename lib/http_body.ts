@@ -10,15 +10,22 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 export const MAX_DISCARD_BYTES = 256 * 1024;
 /** How long a connection with an unread body is held open after its answer. */
 export const LINGER_MS = 5_000;
-/** Time allowed to send the body. */
+/** Time allowed to send the body, unless the caller says otherwise. */
 export const BODY_TIMEOUT_MS = 30_000;
 
 export type BodyRead =
-  | { readonly ok: true; readonly body: Uint8Array }
+  | { readonly ok: true; readonly body: Uint8Array<ArrayBuffer> }
   | { readonly ok: false; readonly status: 408 | 413 | 400 };
 
-/** Reads the whole body, stopping (and pausing the request, nothing buffered) past `limit` bytes. */
-export function readBody(incoming: IncomingMessage, limit: number): Promise<BodyRead> {
+/**
+ * Reads the whole body, stopping (and pausing the request, nothing buffered) past `limit` bytes or after
+ * `timeoutMs` (408: a body trickled a byte at a time would hold the connection as long as the client likes).
+ */
+export function readBody(
+  incoming: IncomingMessage,
+  limit: number,
+  timeoutMs = BODY_TIMEOUT_MS,
+): Promise<BodyRead> {
   return new Promise((resolve) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -49,7 +56,7 @@ export function readBody(incoming: IncomingMessage, limit: number): Promise<Body
       finish({ ok: true, body });
     };
     const onError = () => finish({ ok: false, status: 400 });
-    const timer = setTimeout(() => finish({ ok: false, status: 408 }), BODY_TIMEOUT_MS);
+    const timer = setTimeout(() => finish({ ok: false, status: 408 }), timeoutMs);
     incoming.on("data", onData);
     incoming.on("end", onEnd);
     incoming.on("error", onError);
