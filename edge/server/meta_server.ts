@@ -76,6 +76,8 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
   const log = (options.log ?? createLogger({ component: "edgecore" })).child({ module: "metaserver" });
   const address = options.address ?? "127.0.0.1";
   const feed = new ChangeFeed(options.store, META_RESOURCES.map((r) => r.type));
+  // The store is compared with the feed every pollMs only while someone watches: an idle box is not woken.
+  const polling = pollWhileWatching(feed, options.pollMs ?? 500);
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS;
   const maxWatches = options.maxWatches ?? 100;
@@ -192,9 +194,11 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
       for (const event of missed) deliver(event);
     }
     const unsubscribe = feed.subscribe(deliver);
+    polling.update();
     const timer = setTimeout(() => res.end(), timeoutSeconds * 1000);
     const stop = () => {
       unsubscribe();
+      polling.update();
       clearTimeout(timer);
     };
     incoming.on("close", stop);
@@ -311,9 +315,6 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  const timer = setInterval(() => {
-    if (feed.watching > 0) feed.scan();
-  }, options.pollMs ?? 500);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 10550, address, () => {
@@ -329,9 +330,25 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
     notify: () => feed.scan(),
     close: () =>
       new Promise<void>((resolve) => {
-        clearInterval(timer);
+        polling.stop();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       }),
+  };
+}
+
+/** Runs `feed.scan()` every `everyMs` while the feed has watchers; `update()` after each (un)subscribe. */
+function pollWhileWatching(feed: ChangeFeed, everyMs: number): { update(): void; stop(): void } {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stop = () => {
+    clearInterval(timer);
+    timer = undefined;
+  };
+  return {
+    update() {
+      if (feed.watching === 0) stop();
+      else timer ??= setInterval(() => feed.scan(), everyMs);
+    },
+    stop,
   };
 }
