@@ -80,6 +80,16 @@ SOAK_ARGS ?=
 soak: deps control-plane ## not in `make test`: control plane, real edgecore, 50 simulated edges, churn and restarts for MINUTES (30) min; consistency, memory slopes (docs/soak.md)
 	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" $(DENO) run --frozen --allow-all bench/soak.ts --minutes $(MINUTES) $(SOAK_ARGS)
 
+CONFORMANCE_MINUTES ?= 60
+CONFORMANCE_PROCS ?= 4
+CONFORMANCE_ARGS ?=
+.PHONY: conformance
+conformance: deps control-plane ## not in `make test`: Kubernetes' e2e [NodeConformance] against one edge node; docs/conformance.md
+	bash tests/conformance/build.sh >/dev/null
+	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" KEDGE_CONFORMANCE_DIR="$$(bash tests/conformance/build.sh)" \
+	  $(DENO) run --frozen --allow-all tests/conformance/run.ts --minutes $(CONFORMANCE_MINUTES) \
+	  --procs $(CONFORMANCE_PROCS) $(CONFORMANCE_ARGS)
+
 cluster-up: deps control-plane ## start the test control plane for a person; kubeconfig in .kedge/kubeconfig
 	@mkdir -p .kedge
 	@if [ -f .kedge/cluster.pid ] && kill -0 "$$(cat .kedge/cluster.pid)" 2>/dev/null; then echo "already up: export KUBECONFIG=$$PWD/.kedge/kubeconfig"; exit 0; fi

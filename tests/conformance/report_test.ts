@@ -1,0 +1,68 @@
+// The summary `make conformance` writes: rules read from skip.txt/causes.txt, ginkgo's JSON report counted.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { parseReport, parseRules, readRules, renderSummary } from "./report.ts";
+
+const spec = (leaf: string, State: string, message = "") => ({
+  ContainerHierarchyTexts: ["[sig-node] Pods"],
+  LeafNodeText: leaf,
+  LeafNodeType: "It",
+  State,
+  RunTime: 2e9,
+  Failure: message
+    ? { Message: message, Location: { FileName: "/x/k8s.io/kubernetes/test/e2e/a.go", LineNumber: 7 } }
+    : undefined,
+});
+
+Deno.test("skip.txt and causes.txt: one regular expression and one reason per line, comments ignored", async () => {
+  const rules = parseRules("# comment\n\n\\[Foo\\] bar # needs foo\nplain\n");
+  assert.deepEqual(rules.map((r) => [r.pattern, r.reason]), [["\\[Foo\\] bar", "needs foo"], ["plain", ""]]);
+  assert.ok(rules[0]!.regex.test("x [Foo] bar y"));
+  for (const file of ["skip.txt", "causes.txt"]) {
+    for (const rule of await readRules(fileURLToPath(new URL(file, import.meta.url)))) {
+      assert.ok(rule.reason, `${file}: ${rule.pattern} has no reason`);
+    }
+  }
+});
+
+Deno.test("the report counts passed, failed, listed skips, suite skips and specs the time bound left", () => {
+  const report = parseReport([{
+    PreRunStats: { SpecsThatWillRun: 5 },
+    SpecReports: [
+      spec("a [NodeConformance]", "passed"),
+      spec("b [NodeConformance]", "failed", "boom\nmore"),
+      spec("c [NodeConformance]", "skipped"),
+      spec("d [NodeConformance]", "skipped"),
+      spec("e [NodeConformance]", "skipped", "Only supported for providers [gce]"),
+      spec("f [Serial]", "skipped"),
+      { LeafNodeType: "SynchronizedBeforeSuite", State: "passed" },
+    ],
+  }], "\\[NodeConformance\\]");
+  assert.equal(report.specs.length, 5);
+  const md = renderSummary(
+    {
+      date: "d",
+      k8sVersion: "v1.34.4",
+      kedgeCommit: "abc",
+      containerd: "containerd",
+      minutes: 1,
+      procs: 1,
+      suiteSeconds: 60,
+      exitCode: 1,
+      focus: "\\[NodeConformance\\]",
+      streaming: "logs ok, exec ok",
+      kubeedgeSkips: ["Pods b"],
+    },
+    report,
+    parseRules("Pods c # needs c"),
+    parseRules("nothing # x"),
+  );
+  assert.match(md, /\| \*\*passed\*\* \| \*\*1\*\* \|/);
+  assert.match(md, /\| \*\*failed\*\* \| \*\*1\*\* \|/);
+  assert.match(md, /\| skipped by skip.txt \| 1 \|/);
+  assert.match(md, /\| skipped by the suite itself .* \| 1 \|/);
+  assert.match(md, /\| not run .* \| 1 \|/);
+  assert.match(md, /Pass rate: 50.0 %/);
+  assert.match(md, /`boom more` \(kubernetes\/test\/e2e\/a.go:7\)/);
+  assert.match(md, /\| Pods b \| failed \|/);
+});
