@@ -51,6 +51,10 @@ Deno.test("a Deployment on an edge node: apply, run, update, offline autonomy, r
       await waitFor("node Ready", async () => (await nodeReady()) === "True", 60_000, 500);
       const labels = JSON.parse(await kubectl(["get", "node", "edge-1", "-o", "json"])).metadata.labels;
       assert.equal(labels["node-role.kubernetes.io/edge"], "");
+      // The kubelet's own labels, which nodeSelectors and the conformance suite select by.
+      assert.equal(labels["kubernetes.io/hostname"], "edge-1");
+      assert.equal(labels["kubernetes.io/os"], "linux");
+      assert.ok(["amd64", "arm64"].includes(labels["kubernetes.io/arch"]), labels["kubernetes.io/arch"]);
     });
 
     const manifest = (greeting: string) => `

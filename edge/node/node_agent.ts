@@ -31,6 +31,25 @@ function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
+/** Go's names for the machine's architecture, as the kubelet puts them in kubernetes.io/arch. */
+const GO_ARCH: Readonly<Record<string, string>> = { x86_64: "amd64", aarch64: "arm64" };
+
+/**
+ * The labels a kubelet sets on its own Node (hostname, os, arch, and their beta forms): the scheduler's
+ * nodeSelectors and topology spreads, and many conformance tests, select nodes by them.
+ */
+export function kubeletLabels(nodeName: string): Record<string, string> {
+  const arch = GO_ARCH[Deno.build.arch] ?? Deno.build.arch;
+  const os = Deno.build.os;
+  return {
+    "kubernetes.io/hostname": nodeName,
+    "kubernetes.io/os": os,
+    "kubernetes.io/arch": arch,
+    "beta.kubernetes.io/os": os,
+    "beta.kubernetes.io/arch": arch,
+  };
+}
+
 /** RFC 3339 in whole seconds, as the apiserver writes metav1.Time. */
 function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -80,7 +99,10 @@ export class NodeAgent {
     const node = {
       apiVersion: "v1",
       kind: "Node",
-      metadata: { name: nodeName, labels: { ...this.options.labels, ...EDGE_ROLE_LABELS } },
+      metadata: {
+        name: nodeName,
+        labels: { ...kubeletLabels(nodeName), ...this.options.labels, ...EDGE_ROLE_LABELS },
+      },
       spec: {},
       status: this.#status(),
     };

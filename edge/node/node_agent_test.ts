@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../../lib/log.ts";
-import type { Message } from "../../lib/protocol/mod.ts";
+import { type Message, responseTo } from "../../lib/protocol/mod.ts";
 import type { Uplink, UpstreamSender } from "../meta/upstream.ts";
 import type { NodeFacts } from "./node_info.ts";
 import { NodeAgent } from "./node_agent.ts";
@@ -64,5 +64,39 @@ Deno.test("node status: an unchanged status is not re-sent until the report freq
   );
   assert.equal(new Set(ready.map((c) => c.lastTransitionTime)).size, 1, "Ready's transition time stays");
   assert.notEqual(ready[0]?.lastHeartbeatTime, ready[3]?.lastHeartbeatTime);
+  node.stop();
+});
+
+Deno.test("the Node registers with the kubelet's own labels (hostname, os, arch), the configured ones and the edge roles", async () => {
+  const asked: Message[] = [];
+  const uplink: Uplink = {
+    connected: true,
+    request: (message) => {
+      asked.push(message);
+      return Promise.resolve(responseTo(message, { Object: message.content, Err: null }));
+    },
+  };
+  const node = new NodeAgent({
+    nodeName: "edge-1",
+    labels: { zone: "shop-12" },
+    facts: () => facts("1000Ki"),
+    kubeletPort: 10350,
+    reportEndpoints: true,
+    statusEveryMs: 10_000,
+    reportEveryMs: 300_000,
+    leaseDurationSeconds: 40,
+    uplink,
+    upstream: { send: () => {} } as unknown as UpstreamSender,
+    log: quiet,
+    signal: new AbortController().signal,
+  });
+  await node.register();
+  const labels = (asked[0]?.content as { metadata: { labels: Record<string, string> } }).metadata.labels;
+  assert.equal(labels["kubernetes.io/hostname"], "edge-1");
+  assert.equal(labels["kubernetes.io/os"], "linux");
+  assert.equal(labels["kubernetes.io/arch"], Deno.build.arch === "x86_64" ? "amd64" : "arm64");
+  assert.equal(labels["beta.kubernetes.io/arch"], labels["kubernetes.io/arch"]);
+  assert.equal(labels.zone, "shop-12");
+  assert.equal(labels["node-role.kubernetes.io/edge"], "");
   node.stop();
 });
