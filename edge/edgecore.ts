@@ -109,6 +109,7 @@ export async function startEdgeCore(
       podSandboxImage: edged.podSandboxImage,
       sources,
       statusSink: new PodStatusUplink(store, upstream),
+      allocatable: readNodeFacts(nodeName, "").capacity,
       objects,
       events,
       log: log.child({ module: "pods" }),

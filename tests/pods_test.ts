@@ -46,6 +46,10 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
                   { name: "TOKEN", valueFrom: { secretKeyRef: { name: "app-secret", key: "token" } } },
                   { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                   { name: "COMBINED", value: "$(LITERAL)-$(MODE)" },
+                  {
+                    name: "CPU_MILLIS",
+                    valueFrom: { resourceFieldRef: { resource: "limits.cpu", divisor: "1m" } },
+                  },
                 ],
                 resources: { limits: { memory: "64Mi", cpu: "500m" } },
                 volumeMounts: [
@@ -63,7 +67,19 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
                 name: "info",
                 projected: {
                   sources: [{
-                    downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }] },
+                    downwardAPI: {
+                      items: [
+                        { path: "name", fieldRef: { fieldPath: "metadata.name" } },
+                        {
+                          path: "mem_limit",
+                          resourceFieldRef: {
+                            containerName: "app",
+                            resource: "limits.memory",
+                            divisor: "1Mi",
+                          },
+                        },
+                      ],
+                    },
                   }],
                 },
               },
@@ -95,10 +111,15 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
           assert.equal(await exec(tm.cri, app, "stat -L -c %a /etc/config/greeting.txt"), "440\n");
           assert.equal(await exec(tm.cri, app, "cat /work/init.txt; pwd"), "initialized\n/work\n");
           assert.equal(
-            await exec(tm.cri, app, 'echo "$LITERAL $MODE $TOKEN $POD_NAME $COMBINED"'),
-            "plain fast s3cret web plain-fast\n",
+            await exec(tm.cri, app, 'echo "$LITERAL $MODE $TOKEN $POD_NAME $COMBINED $CPU_MILLIS"'),
+            "plain fast s3cret web plain-fast 500\n",
           );
           assert.equal(await exec(tm.cri, app, "cat /etc/podinfo/name"), "web");
+          assert.equal(
+            await exec(tm.cri, app, "cat /etc/podinfo/mem_limit"),
+            "64",
+            "the downward API's limit in Mi",
+          );
           assert.equal(
             (await exec(tm.cri, app, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")).trim(),
             String(64 * 1024 * 1024),

@@ -2,7 +2,7 @@
 import { fieldValue, type PodContext } from "./field_ref.ts";
 import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
-import { parseQuantity } from "./quantity.ts";
+import { resourceFieldValue } from "./resource_field.ts";
 
 /** A reference that cannot be resolved; the container waits with reason CreateContainerConfigError. */
 export class ConfigError extends Error {
@@ -43,26 +43,14 @@ export async function resolveEnv(
         throw new ConfigError(`Cannot set env ${env.name}: ${(err as Error).message}`);
       }
     } else if (from.resourceFieldRef) {
-      out.set(
-        env.name,
-        resourceValue(container, from.resourceFieldRef.resource, from.resourceFieldRef.divisor),
-      );
+      try {
+        out.set(env.name, resourceFieldValue(ctx, container, from.resourceFieldRef));
+      } catch (err) {
+        throw new ConfigError(`Cannot set env ${env.name}: ${(err as Error).message}`);
+      }
     }
   }
   return [...out].map(([key, value]) => ({ key, value }));
-}
-
-function resourceValue(
-  container: ContainerSpec,
-  resource: string,
-  divisor: string | number | undefined,
-): string {
-  const [kind = "", name = ""] = resource.split(".");
-  const table = kind === "requests" ? container.resources?.requests : container.resources?.limits;
-  const raw = table?.[name];
-  if (raw === undefined) return "0";
-  const value = parseQuantity(raw) / parseQuantity(divisor ?? 1);
-  return String(Math.ceil(value));
 }
 
 /** Expands `$(NAME)` from `vars` as the kubelet does; `$$(NAME)` stays literal `$(NAME)`. */

@@ -8,6 +8,8 @@ export interface PodContext {
   readonly nodeName: string;
   readonly hostIP: string;
   readonly podIP: string;
+  /** The node's allocatable resources: a limit a container does not set, for the downward API. */
+  readonly allocatable?: Readonly<Record<string, string>>;
 }
 
 const SUBSCRIPT = /^metadata\.(labels|annotations)\['([^']*)'\]$/;

@@ -38,6 +38,8 @@ export interface PodManagerOptions {
   readonly sources?: readonly PodSource[];
   readonly statusSink?: PodStatusSink;
   readonly objects?: ObjectLookup;
+  /** The node's allocatable resources (cpu, memory, ...): a limit a container does not set, for the downward API. */
+  readonly allocatable?: Readonly<Record<string, string>>;
   /** Where the pods' events go (kubectl describe pod); none: not recorded. */
   readonly events?: EventRecorder;
   readonly log?: Logger;
@@ -107,6 +109,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     nodeName: options.nodeName,
     hostIP,
     podIP: statuses.get(uid)?.podIP ?? "",
+    allocatable: options.allocatable,
   });
   const refOf = (uid: string, pod: Pod): PodRef => ({
     uid,

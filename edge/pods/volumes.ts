@@ -9,6 +9,7 @@ import { type FileEntry, writeAtomically } from "./atomic_writer.ts";
 import { fieldValue, type PodContext } from "./field_ref.ts";
 import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
 import type { VolumeSpec } from "./pod_schema.ts";
+import { containerNamed, type ResourceFieldRef, resourceFieldValue } from "./resource_field.ts";
 
 const DEFAULT_MODE = 0o644;
 /** The apiserver's default expirationSeconds of a projected service-account token. */
@@ -185,15 +186,33 @@ function keyFiles(
 
 function downwardFiles(
   ctx: PodContext,
-  items: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[] | undefined,
+  items: DownwardItem[] | undefined,
   defaultMode: number | undefined,
 ): FileEntry[] {
   const enc = new TextEncoder();
-  return (items ?? []).filter((i) => i.fieldRef).map((item) => ({
-    path: item.path,
-    data: enc.encode(fieldValue(ctx, item.fieldRef?.fieldPath ?? "")),
-    mode: item.mode ?? defaultMode ?? DEFAULT_MODE,
-  }));
+  return (items ?? []).flatMap((item) => {
+    const mode = item.mode ?? defaultMode ?? DEFAULT_MODE;
+    if (item.fieldRef) {
+      return [{ path: item.path, data: enc.encode(fieldValue(ctx, item.fieldRef.fieldPath)), mode }];
+    }
+    if (!item.resourceFieldRef) return [];
+    const ref = item.resourceFieldRef;
+    let value: string;
+    try {
+      value = resourceFieldValue(ctx, containerNamed(ctx, ref.containerName), ref);
+    } catch (err) {
+      throw new VolumeError(`Cannot write downward API file ${item.path}: ${(err as Error).message}`);
+    }
+    return [{ path: item.path, data: enc.encode(value), mode }];
+  });
+}
+
+/** A downwardAPI volume item: a field of the pod or a resource of one of its containers. */
+interface DownwardItem {
+  path: string;
+  fieldRef?: { fieldPath: string };
+  resourceFieldRef?: ResourceFieldRef;
+  mode?: number;
 }
 
 /** Whether the pod's volumes read `kind` `name` (so a change to it means a resync). */
