@@ -51,6 +51,11 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
                     valueFrom: { resourceFieldRef: { resource: "limits.cpu", divisor: "1m" } },
                   },
                 ],
+                envFrom: [
+                  { configMapRef: { name: "app-config" }, prefix: "CFG_" },
+                  { secretRef: { name: "app-secret" } },
+                  { configMapRef: { name: "absent", optional: true } },
+                ],
                 resources: { limits: { memory: "64Mi", cpu: "500m" } },
                 volumeMounts: [
                   { name: "config", mountPath: "/etc/config", readOnly: true },
@@ -119,6 +124,11 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
             await exec(tm.cri, app, "cat /etc/podinfo/mem_limit"),
             "64",
             "the downward API's limit in Mi",
+          );
+          assert.equal(
+            await exec(tm.cri, app, 'echo "$CFG_mode $token"'),
+            "fast s3cret\n",
+            "envFrom, with a prefix",
           );
           assert.equal(
             (await exec(tm.cri, app, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")).trim(),

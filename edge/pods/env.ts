@@ -16,6 +16,26 @@ export async function resolveEnv(
 ): Promise<{ key: string; value: string }[]> {
   const out = new Map<string, string>();
   const decoder = new TextDecoder();
+  // envFrom first, so that env entries of the same name win, as in the kubelet.
+  for (const from of container.envFrom ?? []) {
+    const ref = from.configMapRef ?? from.secretRef;
+    const kind = from.configMapRef ? "configmap" : "secret";
+    if (!ref) continue;
+    const name = ref.name ?? "";
+    const object = kind === "configmap"
+      ? await objects.configMap(ctx.namespace, name)
+      : await objects.secret(ctx.namespace, name);
+    if (!object) {
+      if (ref.optional) continue;
+      throw new ConfigError(`Cannot set env from ${kind} "${name}": not found`);
+    }
+    const data = kind === "configmap" ? configMapBytes(object) : secretBytes(object);
+    for (const [key, bytes] of data) {
+      // A name with "=" cannot be passed to a process; the kubelet leaves such keys out too.
+      const variable = `${from.prefix ?? ""}${key}`;
+      if (variable && !variable.includes("=")) out.set(variable, decoder.decode(bytes));
+    }
+  }
   for (const env of container.env ?? []) {
     const from = env.valueFrom;
     if (!from) {

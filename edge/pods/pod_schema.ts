@@ -30,6 +30,13 @@ const EnvVar = v.object({
   })),
 });
 
+/** envFrom: every key of a ConfigMap or Secret, with an optional prefix. */
+const EnvFromSource = v.object({
+  prefix: optStr,
+  configMapRef: v.optional(v.object({ name: optStr, optional: optBool })),
+  secretRef: v.optional(v.object({ name: optStr, optional: optBool })),
+});
+
 const ExecAction = v.object({ command: v.array(str) });
 const HttpGet = v.object({
   path: optStr,
@@ -73,6 +80,7 @@ const Container = v.object({
   args: strList,
   workingDir: optStr,
   env: v.optional(v.array(EnvVar)),
+  envFrom: v.optional(v.array(EnvFromSource)),
   ports: v.optional(v.array(v.object({
     name: optStr,
     containerPort: v.pipe(v.number(), v.integer()),
