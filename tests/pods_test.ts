@@ -61,6 +61,7 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
                   { name: "config", mountPath: "/etc/config", readOnly: true },
                   { name: "work", mountPath: "/work" },
                   { name: "info", mountPath: "/etc/podinfo" },
+                  { name: "mem", mountPath: "/mem" },
                 ],
               },
               { name: "sidecar", image: rt.images.busybox, command: ["sleep", "3600"] },
@@ -68,6 +69,7 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
             volumes: [
               { name: "config", configMap: { name: "app-config", defaultMode: 0o440 } },
               { name: "work", emptyDir: {} },
+              { name: "mem", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
               {
                 name: "info",
                 projected: {
@@ -130,6 +132,11 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
             "fast s3cret\n",
             "envFrom, with a prefix",
           );
+          // medium Memory: a tmpfs of the sizeLimit, as the kubelet mounts it.
+          assert.match(
+            await exec(tm.cri, app, `awk '$2 == "/mem" { print $3, $4 }' /proc/mounts`),
+            /^tmpfs \S*size=16384k/,
+          );
           assert.equal(
             (await exec(tm.cri, app, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")).trim(),
             String(64 * 1024 * 1024),
@@ -149,6 +156,8 @@ Deno.test("pod manager runs pods on containerd", async (t) => {
             pod: { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: 0 } },
           });
           await waitFor("pod removed", () => tm.statuses.removed.has(uid));
+          const mounts = await Deno.readTextFile("/proc/self/mountinfo");
+          assert.ok(!mounts.includes(uid), "the pod's memory volume was unmounted with it");
           assert.equal(
             (await tm.cri.listPodSandbox({ labelSelector: { "io.kubernetes.pod.uid": uid } })).length,
             0,

@@ -16,6 +16,7 @@ import { killPod, removePod } from "./kill.ts";
 import { GRACE_PERIOD } from "./labels.ts";
 import { NO_OBJECTS, type ObjectLookup } from "./objects.ts";
 import type { Pod } from "./pod_schema.ts";
+import { unmountUnder } from "./memory_volume.ts";
 import { computePodStatus, recordedStatus } from "./pod_status.ts";
 import { type PodWork, PodWorkers } from "./pod_workers.ts";
 import { ProbeManager } from "./probes.ts";
@@ -134,6 +135,9 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
       }
       if (work.remove) {
         if (current) await removePod(cri, current);
+        await unmountUnder(join(podsDir, uid)).catch((error) =>
+          log.warn("pod volume not unmounted", { uid, error })
+        );
         await Deno.remove(join(podsDir, uid), { recursive: true }).catch(() => {});
         crashBackoff.forget(`${uid}/`);
         pods.delete(uid);

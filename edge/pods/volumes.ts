@@ -9,6 +9,7 @@ import { type FileEntry, writeAtomically } from "./atomic_writer.ts";
 import { fieldValue, type PodContext } from "./field_ref.ts";
 import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
 import type { VolumeSpec } from "./pod_schema.ts";
+import { mountMemoryVolume } from "./memory_volume.ts";
 import { containerNamed, type ResourceFieldRef, resourceFieldValue } from "./resource_field.ts";
 
 const DEFAULT_MODE = 0o644;
@@ -130,6 +131,13 @@ async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLoo
   // emptyDir, and any volume kind not supported here, is an empty folder.
   const path = dir("empty-dir");
   await Deno.mkdir(path, { recursive: true, mode: 0o777 });
+  if (volume.emptyDir?.medium === "Memory") {
+    try {
+      await mountMemoryVolume(path, volume.emptyDir.sizeLimit);
+    } catch (err) {
+      throw new VolumeError(`Cannot mount emptyDir ${volume.name} in memory: ${(err as Error).message}`);
+    }
+  }
   await Deno.chmod(path, 0o777);
   return path;
 }
