@@ -44,6 +44,42 @@ Deno.test("pod manager restarts, probes, terminates and pulls", async (t) => {
       tm.manager.handle({ op: "delete", pod });
     });
 
+    await t.step(
+      "a terminated container's message: its terminationMessagePath file, or its log tail on error",
+      async () => {
+        const pod = testPod("messages", {
+          restartPolicy: "Never",
+          containers: [
+            {
+              name: "file",
+              image: rt.images.busybox,
+              command: ["sh", "-c", "printf 'all done' > /tmp/message; exit 0"],
+              terminationMessagePath: "/tmp/message",
+            },
+            {
+              name: "fallback",
+              image: rt.images.busybox,
+              command: ["sh", "-c", "echo first; echo 'it broke'; exit 3"],
+              terminationMessagePolicy: "FallbackToLogsOnError",
+            },
+            { name: "quiet", image: rt.images.busybox, command: ["sh", "-c", "echo ignored; exit 2"] },
+          ],
+        });
+        const uid = pod.metadata.uid ?? "";
+        tm.manager.handle({ op: "add", pod });
+        const status = await waitFor(
+          "pod Failed",
+          () => tm.manager.status(uid)?.phase === "Failed" && tm.manager.status(uid),
+        );
+        const message = (name: string) =>
+          status.containerStatuses.find((c) => c.name === name)?.state.terminated?.message;
+        assert.equal(message("file"), "all done");
+        assert.equal(message("fallback"), "first\nit broke\n");
+        assert.equal(message("quiet"), undefined, "policy File and an empty file: no message");
+        tm.manager.handle({ op: "delete", pod });
+      },
+    );
+
     await t.step("restartPolicy Never leaves a failed container dead and the pod Failed", async () => {
       const pod = testPod("once", {
         restartPolicy: "Never",

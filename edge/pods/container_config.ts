@@ -20,6 +20,8 @@ import {
   POD_UID,
   PRE_STOP,
   RESTART_COUNT,
+  TERMINATION_LOG,
+  TERMINATION_MESSAGE_POLICY,
 } from "./labels.ts";
 import type { ObjectLookup } from "./objects.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
@@ -53,6 +55,8 @@ export interface ContainerConfigInput {
   readonly volumes: VolumePaths;
   readonly objects: ObjectLookup;
   readonly gracePeriodSeconds: number;
+  /** The node's file mounted at the container's terminationMessagePath (the kubelet's termination log). */
+  readonly terminationLog?: string;
 }
 
 export async function buildContainerConfig(input: ContainerConfigInput): Promise<ContainerConfig> {
@@ -66,7 +70,7 @@ export async function buildContainerConfig(input: ContainerConfigInput): Promise
     args: spec.args?.map((a) => expand(a, vars)),
     workingDir: spec.workingDir ?? "",
     envs,
-    mounts: mounts(spec, input.volumes),
+    mounts: [...mounts(spec, input.volumes), ...terminationMount(spec, input.terminationLog)],
     labels: {
       [POD_UID]: ctx.uid,
       [POD_NAME]: ctx.pod.metadata.name,
@@ -80,6 +84,12 @@ export async function buildContainerConfig(input: ContainerConfigInput): Promise
       [CONTAINER_TYPE]: input.type,
       [GRACE_PERIOD]: String(input.gracePeriodSeconds),
       ...(spec.lifecycle?.preStop ? { [PRE_STOP]: JSON.stringify(spec.lifecycle.preStop) } : {}),
+      ...(input.terminationLog
+        ? {
+          [TERMINATION_LOG]: input.terminationLog,
+          [TERMINATION_MESSAGE_POLICY]: spec.terminationMessagePolicy ?? "File",
+        }
+        : {}),
     },
     logPath: `${spec.name}/${input.attempt}.log`,
     stdin: spec.stdin ?? false,
@@ -89,6 +99,15 @@ export async function buildContainerConfig(input: ContainerConfigInput): Promise
       securityContext: securityContext(ctx, spec),
     },
   };
+}
+
+function terminationMount(spec: ContainerSpec, hostPath: string | undefined): Mount[] {
+  if (!hostPath) return [];
+  return [{
+    containerPath: spec.terminationMessagePath || "/dev/termination-log",
+    hostPath,
+    readonly: false,
+  }];
 }
 
 function mounts(spec: ContainerSpec, volumes: VolumePaths): Mount[] {

@@ -16,6 +16,9 @@ export const RESTART_COUNT = "io.kubernetes.container.restartCount";
 export const CONTAINER_TYPE = "io.kedge.container.type";
 export const GRACE_PERIOD = "io.kubernetes.pod.terminationGracePeriod";
 export const PRE_STOP = "io.kedge.container.preStop";
+/** The node's file behind the container's terminationMessagePath, read when the container exits. */
+export const TERMINATION_LOG = "io.kedge.container.terminationLog";
+export const TERMINATION_MESSAGE_POLICY = "io.kubernetes.container.terminationMessagePolicy";
 /** Marks what this manager created, so containers of other CRI users are never touched. */
 export const MANAGED_BY = "io.kedge.managed-by";
 export const MANAGER = "kedge-edged";

@@ -105,6 +105,7 @@ const Container = v.object({
   ),
   securityContext: v.optional(SecurityContext),
   terminationMessagePath: optStr,
+  terminationMessagePolicy: v.optional(v.picklist(["File", "FallbackToLogsOnError"])),
   stdin: optBool,
   tty: optBool,
 });

@@ -4,6 +4,7 @@
  * state, so a relist costs two List calls plus one ContainerStatus per container that changed.
  */
 import type { ContainerStatus as CriContainerStatus, CriClient, PodSandbox } from "../cri/mod.ts";
+import { terminationMessage } from "./termination_message.ts";
 import {
   CONTAINER_HASH,
   CONTAINER_NAME,
@@ -98,6 +99,9 @@ export class RuntimeCache {
       let cached = this.#statuses.get(c.id);
       if (!cached || cached.state !== c.state) {
         const status = await this.cri.containerStatus(c.id);
+        if (status.state === "CONTAINER_EXITED") {
+          status.message = (await terminationMessage(status)) || status.message;
+        }
         cached = { state: status.state, status };
         this.#statuses.set(c.id, cached);
       }

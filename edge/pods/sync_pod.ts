@@ -127,6 +127,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
         .map((c) => c.attempt),
     ) + 1;
     const restartCount = previous ? previous.restartCount + 1 : 0;
+    const terminationLog = await createTerminationLog(podDir, spec.name, type, attempt);
     let config;
     try {
       config = await buildContainerConfig({
@@ -138,6 +139,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
         volumes,
         objects: deps.objects,
         gracePeriodSeconds: grace,
+        terminationLog,
       });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -263,6 +265,16 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   }
   deps.probes.sync(ctx.uid, targets);
   return { waiting, requeueMs: requeue, runtime };
+}
+
+/** An empty file, writable by any user in the container, for its termination message (as the kubelet's). */
+async function createTerminationLog(podDir: string, name: string, type: ContainerType, attempt: number) {
+  const dir = join(podDir, "containers", `${type}-${name}`);
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, `${attempt}-termination-log`);
+  await Deno.writeFile(path, new Uint8Array());
+  await Deno.chmod(path, 0o666);
+  return path;
 }
 
 function allContainers(ctx: PodContext): { spec: ContainerSpec; type: ContainerType }[] {
