@@ -80,6 +80,42 @@ Deno.test("pod manager restarts, probes, terminates and pulls", async (t) => {
       },
     );
 
+    await t.step(
+      "postStart runs in the container after it starts; a failing one kills it and it restarts",
+      async () => {
+        const pod = testPod("hooked", {
+          // sleep as PID 1 ignores SIGTERM: the kill after the failed hook takes the whole grace period.
+          terminationGracePeriodSeconds: 2,
+          containers: [
+            {
+              name: "good",
+              image: rt.images.busybox,
+              command: ["sh", "-c", "exec sleep 3600"],
+              lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo hooked > /tmp/poststart"] } } },
+            },
+            {
+              name: "bad",
+              image: rt.images.busybox,
+              command: ["sh", "-c", "exec sleep 3600"],
+              lifecycle: { postStart: { exec: { command: ["sh", "-c", "exit 9"] } } },
+            },
+          ],
+        });
+        const uid = pod.metadata.uid ?? "";
+        tm.manager.handle({ op: "add", pod });
+        const status = await waitFor("the bad container restarted", () => {
+          const s = tm.manager.status(uid);
+          const bad = s?.containerStatuses.find((c) => c.name === "bad");
+          return (bad?.restartCount ?? 0) >= 1 && s;
+        }, 30_000);
+        const good = containerId(status, "good") ?? "";
+        assert.equal(await exec(tm.cri, good, "cat /tmp/poststart"), "hooked\n");
+        const bad = status.containerStatuses.find((c) => c.name === "bad");
+        assert.equal(bad?.ready, false);
+        tm.manager.handle({ op: "delete", pod });
+      },
+    );
+
     await t.step("restartPolicy Never leaves a failed container dead and the pod Failed", async () => {
       const pod = testPod("once", {
         restartPolicy: "Never",

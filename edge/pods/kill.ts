@@ -92,16 +92,26 @@ function hookFromAnnotation(c: RuntimeContainer): HandlerSpec | undefined {
   }
 }
 
-async function runHook(cri: CriClient, id: string, hook: HandlerSpec, host: string, timeoutSeconds: number) {
+/**
+ * Runs a lifecycle handler (preStop, postStart) as the kubelet does; throws when it fails: an exec that exits
+ * non-zero, an httpGet that cannot connect (its status is not checked, as the kubelet does not).
+ */
+export async function runHook(
+  cri: CriClient,
+  id: string,
+  hook: HandlerSpec,
+  host: string,
+  timeoutSeconds: number,
+): Promise<void> {
   if (hook.exec) {
-    await cri.execSync(id, hook.exec.command, timeoutSeconds);
+    const out = await cri.execSync(id, hook.exec.command, timeoutSeconds);
+    if (out.exitCode !== 0) {
+      const stderr = new TextDecoder().decode(out.stderr ?? new Uint8Array()).trim().slice(0, 500);
+      throw new Error(`command ${JSON.stringify(hook.exec.command)} exited with ${out.exitCode}: ${stderr}`);
+    }
   } else if (hook.httpGet && typeof hook.httpGet.port === "number") {
-    const res = await fetch(
-      `http://${hook.httpGet.host ?? host}:${hook.httpGet.port}${hook.httpGet.path ?? "/"}`,
-      {
-        signal: AbortSignal.timeout(timeoutSeconds * 1000),
-      },
-    );
+    const url = `http://${hook.httpGet.host ?? host}:${hook.httpGet.port}${hook.httpGet.path ?? "/"}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
     await res.body?.cancel();
   }
 }

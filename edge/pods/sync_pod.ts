@@ -15,7 +15,7 @@ import { ConfigError } from "./env.ts";
 import { type ContainerEvents, eventPodOf, type EventRecorder, podEvents } from "./events.ts";
 import type { PodContext } from "./field_ref.ts";
 import type { ImagePuller } from "./images.ts";
-import { killContainer } from "./kill.ts";
+import { killContainer, runHook } from "./kill.ts";
 import { type ContainerType, hashContainer } from "./labels.ts";
 import type { ObjectLookup } from "./objects.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
@@ -162,6 +162,25 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
       await deps.cri.startContainer(id);
       containerEvent("Normal", "Started", `Started container ${spec.name}`);
       deps.log.info("container started", { uid: ctx.uid, container: spec.name, id, restartCount });
+      const postStart = spec.lifecycle?.postStart;
+      if (postStart) {
+        try {
+          await runHook(deps.cri, id, postStart, hostOf(podCtx), grace);
+        } catch (err) {
+          // As the kubelet: the container is killed and restarts by its policy, with crash-loop backoff.
+          const why = (err as Error).message;
+          containerEvent("Warning", "FailedPostStartHook", why);
+          deps.log.warn("postStart hook failed", { uid: ctx.uid, container: spec.name, id, error: why });
+          const started = (await deps.runtime.list(ctx.uid)).get(ctx.uid)?.containers.find((c) =>
+            c.id === id
+          );
+          if (started) await killContainer(kill, started, grace, host, undefined, "FailedPostStartHook");
+          deps.runtime.forget(id);
+          waiting.set(key, { reason: "PostStartHookError", message: why });
+          deps.crashBackoff.next(`${ctx.uid}/${key}`);
+          later(deps.crashBackoff.remaining(`${ctx.uid}/${key}`));
+        }
+      }
     } catch (err) {
       // The container's ID in a runtime error would make every failure a new event.
       containerEvent("Warning", "Failed", `Error: ${(err as Error).message.replaceAll(id, spec.name)}`);
