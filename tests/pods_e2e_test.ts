@@ -61,7 +61,7 @@ Deno.test("a Deployment on an edge node: apply, run, update, offline autonomy, r
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: demo-config, namespace: default}
-data: {greeting.txt: "${greeting}"}
+data: {greeting.txt: "${greeting}", color: blue}
 ---
 apiVersion: v1
 kind: Secret
@@ -85,9 +85,11 @@ spec:
         command: ["sh", "-c", "exec sleep 3600"]
         env:
         - {name: TOKEN, valueFrom: {secretKeyRef: {name: demo-secret, key: token}}}
-        volumeMounts: [{name: config, mountPath: /etc/demo}]
+        envFrom: [{prefix: CFG_, configMapRef: {name: demo-config}}]
+        volumeMounts: [{name: config, mountPath: /etc/demo}, {name: scratch, mountPath: /scratch}]
       volumes:
       - {name: config, configMap: {name: demo-config}}
+      - {name: scratch, emptyDir: {medium: Memory, sizeLimit: 8Mi}}
 `;
 
     const liveReady = async (n: number): Promise<PodJson[]> =>
@@ -116,6 +118,13 @@ spec:
         for (const pod of await liveReady(3)) {
           assert.equal(await exec(cri, idOf(pod), "cat /etc/demo/greeting.txt"), "hello edge");
           assert.equal(await exec(cri, idOf(pod), 'printf %s "$TOKEN"'), "s3cret");
+          // edgecore's own permissions: envFrom, and a memory emptyDir mounted as tmpfs.
+          // (busybox's sh drops variables whose names are not shell names, such as CFG_greeting.txt)
+          assert.equal(await exec(cri, idOf(pod), 'printf %s "$CFG_color"'), "blue");
+          assert.match(
+            await exec(cri, idOf(pod), `awk '$2 == "/scratch" { print $3, $4 }' /proc/mounts`),
+            /^tmpfs \S*size=8192k/,
+          );
           await assertPodToken(kubectl, cri, idOf(pod), { namespace: "default", name: pod.metadata.name });
         }
       },

@@ -14,21 +14,28 @@ export async function mountMemoryVolume(path: string, sizeLimit: string | number
   await run("mount", ["-t", "tmpfs", "-o", options.join(","), "tmpfs", path]);
 }
 
-/** Unmounts every mount at or below `path`, deepest first. */
+/** Unmounts every mount at or below `path`, deepest first; only a pod with an emptyDir can have one. */
 export async function unmountUnder(path: string): Promise<void> {
+  if (!(await exists(`${path}/volumes/empty-dir`))) return;
   const points = (await mountPointsUnder(path)).sort((a, b) => b.length - a.length);
   for (const point of points) await run("umount", [point]);
 }
 
 async function mountPointsUnder(path: string): Promise<string[]> {
-  const text = await Deno.readTextFile("/proc/self/mountinfo");
-  // Field 5 is the mount point, with spaces and other specials octal-escaped.
-  return text.split("\n").map((line) => line.split(" ")[4] ?? "").map(unescapeMountPath)
+  // findmnt, not /proc/self/mountinfo: Deno lets only --allow-all read /proc/self.
+  const out = await new Deno.Command("findmnt", {
+    args: ["-rn", "-o", "TARGET"],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  // Raw output escapes spaces and other specials as \xNN.
+  return new TextDecoder().decode(out.stdout).split("\n").map(unescapeMountPath)
     .filter((point) => point === path || point.startsWith(`${path}/`));
 }
 
 function unescapeMountPath(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return field.replace(/\\x([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 async function run(command: string, args: string[]): Promise<void> {
@@ -36,5 +43,14 @@ async function run(command: string, args: string[]): Promise<void> {
   if (!out.success) {
     const why = new TextDecoder().decode(out.stderr).trim();
     throw new Error(`Cannot ${command} ${args.at(-1)}: ${why || `exit ${out.code}`}`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
