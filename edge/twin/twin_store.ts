@@ -169,7 +169,8 @@ export class TwinStore {
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // As EdgeStore's: SQLite has already rolled back on a full disk, and a second ROLLBACK would hide why.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }
