@@ -128,17 +128,21 @@ export async function startCloudCore(
     });
     closers.push(() => certServer.close());
     // `cloudcore certs renew` (on any replica) replaces the Secret: every replica serves the new certificate on
-    // the hub, certificate and stream tunnel ports
-    // within serverCertCheckInterval, without a restart; edges keep working since the CA is the same.
+    // the hub, certificate and stream tunnel ports, and a new forward certificate between replicas, within
+    // serverCertCheckInterval, without a restart; edges keep working since the CA is the same.
     const renewal = setInterval(() => {
-      readServerCertificate(kc).then((current) => {
+      readServerCertificate(kc).then(async (current) => {
         if (current.certPem === servedCertPem) return;
-        servedCertPem = current.certPem;
         hub.updateServerCertificate(current.certPem, current.keyPem);
         certServer.updateServerCertificate(current.certPem, current.keyPem);
-        streaming?.updateServerCertificate(current.certPem, current.keyPem);
+        await streaming?.updateServerCertificate(current.certPem, current.keyPem);
+        servedCertPem = current.certPem;
         log.info("renewed server certificate in use", { serial: current.serial });
       }).catch((error) => log.warn("server certificate check failed", { error }));
+      // The stream ports' certificate comes from files the operator (or a cert-manager) replaces.
+      streaming?.refreshCertificates().then((renewed) => {
+        if (renewed) log.info("renewed stream certificates in use");
+      }).catch((error) => log.warn("stream certificate check failed", { error }));
     }, hubConfig.serverCertCheckInterval * 1000);
     let servedCertPem = pki.serverCertPem;
     closers.push(() => Promise.resolve(clearInterval(renewal)));

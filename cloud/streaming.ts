@@ -11,10 +11,22 @@ import type { CloudCoreConfig } from "./config.ts";
 import { startStreamCoordinator, startStreamServer, startTunnelServer } from "./stream/mod.ts";
 import { KubeletAuthorizer } from "./stream/kubelet_authz.ts";
 
+/** The replica forward certificate's life; renewed in memory at two thirds of it, never written anywhere. */
+const PEER_CERT_VALIDITY_MS = 30 * 24 * 3_600_000;
+
 export interface CloudStreaming {
   readonly tunnelPort: number;
-  /** The tunnel port (10004) serves cloudcore's renewed certificate; the stream ports have their own. */
-  updateServerCertificate(certPem: string, keyPem: string): void;
+  /**
+   * After `cloudcore certs renew`: the tunnel port (10004) serves cloudcore's renewed certificate, and the
+   * replica forward listener a new certificate from the same CA.
+   */
+  updateServerCertificate(certPem: string, keyPem: string): Promise<void>;
+  /**
+   * Reads the stream certificate files again (tlsStreamCertFile and friends) and serves them on the node
+   * ports when they changed; also renews the forward certificate once two thirds of its life are gone.
+   * Resolves true when anything was renewed.
+   */
+  refreshCertificates(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -48,18 +60,28 @@ export async function startCloudStreaming(
       "modules.cloudStream.streamAdvertiseAddress: required when cloudStream is enabled and no advertiseAddress is set",
     ]);
   }
-  const streamTls = {
+  const readStreamTls = async () => ({
     certPem: await readRequired(stream.tlsStreamCertFile, "tlsStreamCertFile"),
     keyPem: await readRequired(stream.tlsStreamPrivateKeyFile, "tlsStreamPrivateKeyFile"),
     clientCaPem: await readRequired(stream.tlsStreamCAFile, "tlsStreamCAFile"),
-  };
-  // Replicas forward to each other with certificates from the KubeEdge CA, which every replica holds.
-  const peer = await issueCertificate({
-    ca: pki.ca,
-    commonName: "kedge-cloudcore",
-    usages: ["server", "client"],
-    ipAddresses: [advertise],
   });
+  let streamTls = await readStreamTls();
+  // Replicas forward to each other with certificates from the KubeEdge CA, which every replica holds.
+  const issuePeer = async () => {
+    const issued = await issueCertificate({
+      ca: pki.ca,
+      commonName: "kedge-cloudcore",
+      usages: ["server", "client"],
+      ipAddresses: [advertise],
+      validityMs: PEER_CERT_VALIDITY_MS,
+    });
+    return {
+      certPem: certificateToPem(issued.cert),
+      keyPem: await privateKeyToPem(issued.keys!.privateKey),
+      renewAt: Date.now() + PEER_CERT_VALIDITY_MS * 2 / 3,
+    };
+  };
+  let peer = await issuePeer();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) {
@@ -111,8 +133,8 @@ export async function startCloudStreaming(
         address: advertise,
         port: stream.peerPort,
         caPem: pki.caPem,
-        certPem: certificateToPem(peer.cert),
-        keyPem: await privateKeyToPem(peer.keys!.privateKey),
+        certPem: peer.certPem,
+        keyPem: peer.keyPem,
       },
       log,
     });
@@ -127,9 +149,28 @@ export async function startCloudStreaming(
     });
     late.coordinator = coordinator;
     closers.push(() => coordinator.stop());
+    const renewPeer = async () => {
+      peer = await issuePeer();
+      streams.updatePeerCertificate(peer.certPem, peer.keyPem);
+    };
     return {
       tunnelPort: tunnels.port,
-      updateServerCertificate: (certPem, keyPem) => tunnels.updateServerCertificate(certPem, keyPem),
+      async updateServerCertificate(certPem, keyPem) {
+        tunnels.updateServerCertificate(certPem, keyPem);
+        await renewPeer();
+      },
+      async refreshCertificates() {
+        const current = await readStreamTls();
+        const changed = current.certPem !== streamTls.certPem || current.keyPem !== streamTls.keyPem ||
+          current.clientCaPem !== streamTls.clientCaPem;
+        if (changed) {
+          streams.updateNodeCertificate(current);
+          streamTls = current;
+        }
+        const peerDue = Date.now() >= peer.renewAt;
+        if (peerDue) await renewPeer();
+        return changed || peerDue;
+      },
       close,
     };
   } catch (error) {

@@ -11,7 +11,6 @@ import { cloudConfig, command } from "./harness/kedge.ts";
 import { kubectlFor } from "./harness/kubectl.ts";
 import { type Core, startCore } from "./harness/cores.ts";
 import { EDGECORE_UNIT } from "../edge/cli/mod.ts";
-import { defaultEdgeCoreConfig } from "../edge/config.ts";
 import { certificateToPem, issueCertificate, privateKeyToPem, x509 } from "../lib/pki/mod.ts";
 
 const UNIT_FILE = new URL("../systemd/edgecore.service", import.meta.url);
@@ -264,9 +263,13 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
         // Free ports, never the defaults (10350, 10550, 1883, 1884): an edgecore may run on this machine.
         // Written back under the root too, so that `edgecore status` and `reset` ask this edgecore only.
         config.modules.eventBus = { mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${freePort()}` };
-        if ("edgeStream" in defaultEdgeCoreConfig().modules) {
-          config.modules.edgeStream = { server: `127.0.0.1:${freePort()}` };
-        }
+        // The stream tunnel on, so that cloudcore serves this node's stream port (its certificate is renewed
+        // below).
+        config.modules.edgeStream = {
+          enable: true,
+          tunnelServer: `127.0.0.1:${tunnelPort}`,
+          server: `127.0.0.1:${freePort()}`,
+        };
         config.modules.metaManager = { metaServer: { enable: true, server: `127.0.0.1:${freePort()}` } };
         await Deno.writeTextFile(rootConfig, stringify(config));
         config.modules.edged = {
@@ -405,6 +408,14 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
     await t.step(
       "certs renew replaces the server certificate, keeps the CA; the edge reconnects after a restart",
       async () => {
+        // Every TLS port cloudcore serves, the replica forward listener and the node's stream port included.
+        const peerBefore = await servedSerial(peerPort);
+        assert.ok(peerBefore, "the forward listener serves a certificate");
+        await waitFor(
+          "the node's stream port",
+          async () => (await servedSerial(nodePort)) !== undefined,
+          20_000,
+        );
         const caBefore = (await core.readNamespacedSecret({ name: "casecret", namespace: "kubeedge" })).data;
         const out = ok(
           await command("cloudcore", ["certs", "renew", `--config=${configFile}`, "--log-level=error"]),
@@ -432,6 +443,21 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
             15_000,
           );
         }
+        await waitFor(
+          "a new forward certificate between replicas",
+          async () => ![undefined, peerBefore].includes(await servedSerial(peerPort)),
+          15_000,
+        );
+        // The stream ports' certificate is the operator's files: replaced on disk, served without a restart.
+        await streamFiles();
+        const streamSerial = new x509.X509Certificate(
+          await Deno.readTextFile(join(run.path, "stream.crt")),
+        ).serialNumber;
+        await waitFor(
+          "the replaced stream certificate served on the node's stream port",
+          async () => (await servedSerial(nodePort)) === streamSerial,
+          15_000,
+        );
         const before = connectedCount(await Deno.readTextFile(edge!.logFile));
         await cloud!.stop();
         cloud = await startCloud("cloudcore-renewed");

@@ -11,7 +11,7 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
+import tls, { type TLSSocket } from "node:tls";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { DEFAULT_SERVER_TIMEOUT_MS, httpsServerTimeouts } from "../../lib/server_timeouts.ts";
 import { carryRequest, carryUpgrade } from "./carry.ts";
@@ -53,6 +53,10 @@ export interface StreamServer {
   ports(): Map<string, number>;
   /** The forward listener's port, when `peer` is set. */
   readonly peerPort: number | undefined;
+  /** Serves a new certificate on every node port (open connections keep theirs); later ports take it too. */
+  updateNodeCertificate(tls: StreamServerOptions["tls"]): void;
+  /** Serves and presents a new replica certificate on the forward listener and on forwarded requests. */
+  updatePeerCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
 }
 
@@ -67,14 +71,16 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   const timeouts = httpsServerTimeouts(options.handshakeTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS);
   const listeners = new Map<string, { server: https.Server; port: number; sockets: Set<Duplex> }>();
   const peerName = options.peer?.commonName ?? "kedge-cloudcore";
+  // Replaced on renewal, so read through this variable, never from options.
+  let peerTls = options.peer;
 
   /** Where a request for `node` goes: this replica's tunnel, another replica, or nowhere (a message). */
   const route = async (node: string, mayForward: boolean) => {
     const mux = options.tunnels.tunnel(node);
     if (mux) return { mux };
-    if (mayForward && options.peer && options.holderOf) {
+    if (mayForward && peerTls && options.holderOf) {
       const holder = await options.holderOf(node);
-      const self = `${options.peer.address}:${options.peer.port}`;
+      const self = `${peerTls.address}:${peerTls.port}`;
       if (holder && holder !== self) return { peer: holder };
     }
     return { error: `Cannot reach node ${node}: it has no stream tunnel to cloudcore` };
@@ -89,8 +95,8 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         }
         const target = await route(node, mayForward);
         if ("error" in target) return send(res, 503, target.error ?? "");
-        if ("peer" in target && options.peer) {
-          return forwardRequest(target.peer ?? "", node, options.peer, req, res);
+        if ("peer" in target && peerTls) {
+          return forwardRequest(target.peer ?? "", node, peerTls, req, res);
         }
         if ("mux" in target && target.mux) await carryRequest(target.mux, req, res, headTimeoutMs);
       })().catch((error) => {
@@ -114,8 +120,8 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       }
       const target = await route(node, mayForward);
       if ("error" in target) return writeRawError(socket, 503, target.error ?? "");
-      if ("peer" in target && options.peer) {
-        return forwardUpgrade(target.peer ?? "", node, options.peer, req, socket, head);
+      if ("peer" in target && peerTls) {
+        return forwardUpgrade(target.peer ?? "", node, peerTls, req, socket, head);
       }
       if ("mux" in target && target.mux) carryUpgrade(target.mux, req, socket, head);
     })().catch((error) =>
@@ -194,7 +200,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     return { status: decision.status, message: decision.message };
   };
 
-  const nodeTls = { cert: options.tls.certPem, key: options.tls.keyPem, ca: options.tls.clientCaPem };
+  let nodeTls = { cert: options.tls.certPem, key: options.tls.keyPem, ca: options.tls.clientCaPem };
   let peerListener: Awaited<ReturnType<typeof serve>> | undefined;
   if (options.peer) {
     const peer = options.peer;
@@ -249,6 +255,21 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     },
     ports: () => new Map([...listeners].map(([node, l]) => [node, l.port])),
     peerPort: peerListener?.port,
+    updateNodeCertificate(next) {
+      const candidate = { cert: next.certPem, key: next.keyPem, ca: next.clientCaPem };
+      // Throws on a key that does not match its certificate (a file pair caught half rewritten): the
+      // ports keep what they serve and the next check tries again.
+      tls.createSecureContext(candidate);
+      nodeTls = candidate;
+      for (const listener of listeners.values()) listener.server.setSecureContext(nodeTls);
+    },
+    updatePeerCertificate(certPem, keyPem) {
+      if (!peerTls) return;
+      const context = { cert: certPem, key: keyPem, ca: peerTls.caPem };
+      tls.createSecureContext(context);
+      peerTls = { ...peerTls, certPem, keyPem };
+      peerListener?.server.setSecureContext(context);
+    },
     async close() {
       const all = [...listeners.values(), ...(peerListener ? [peerListener] : [])];
       listeners.clear();
