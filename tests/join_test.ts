@@ -223,17 +223,33 @@ Deno.test("join and certificate server against a real apiserver", async (t) => {
     );
 
     await t.step(
-      "a CSR asking for CN=admin,O=system:masters still gets system:node:<n> with clientAuth only",
+      "a CSR asking for CN=admin,O=system:masters is refused; asking for more usages still gets clientAuth only",
       async () => {
-        const csr = await createCsr({
-          keys: await generateKeyPair(),
-          subject: { commonName: "admin", organizations: ["system:masters"] },
-        });
+        for (
+          const subject of [
+            { commonName: "admin", organizations: ["system:masters"] },
+            { commonName: "system:node:edge-x", organizations: ["system:nodes", "system:masters"] },
+            { commonName: "system:node:edge-y", organizations: ["system:nodes"] },
+          ]
+        ) {
+          const answer = await raw({
+            port,
+            path: "/edge.crt",
+            caPem,
+            body: await createCsr({ keys: await generateKeyPair(), subject }),
+            headers: { authorization: `Bearer ${jwt}`, nodename: "edge-x" },
+          });
+          assert.equal(answer.status, 400, text(answer.body));
+          assert.match(
+            text(answer.body),
+            /Cannot accept CSR: its subject must be O=system:nodes, CN=system:node:edge-x/,
+          );
+        }
         const answer = await raw({
           port,
           path: "/edge.crt",
           caPem,
-          body: csr,
+          body: await createCsr({ keys: await generateKeyPair(), nodeName: "edge-x" }),
           headers: { authorization: `Bearer ${jwt}`, nodename: "edge-x", extkeyusages: "[1,2]" },
         });
         assert.equal(answer.status, 200, text(answer.body));

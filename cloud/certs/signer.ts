@@ -1,5 +1,5 @@
-// Signing an edge node's CSR. The CSR only contributes its public key: the subject, key usage and extended key
-// usage are forced to a node client identity whatever the request asks (upstream copies the CSR subject).
+// Signing an edge node's CSR. Its subject must be the node's identity (upstream copies whatever subject the CSR
+// has); key usage and extended key usage are forced to a node client's whatever the request asks.
 import { DNS_SUBDOMAIN } from "../../lib/config/mod.ts";
 import { type Issued, parseCsr, x509 } from "../../lib/pki/mod.ts";
 
@@ -29,6 +29,19 @@ export async function signEdgeCsr(
     );
   }
   const csr = await parseCsr(csrDer);
+  // What kedge's and KubeEdge's edges ask for (certmanager.go adds C, ST and L, which are ignored). A CSR
+  // that asks for anything else is refused rather than silently given the node's identity.
+  const commonNames = csr.request.subjectName.getField("CN");
+  const organizations = csr.request.subjectName.getField("O");
+  if (
+    commonNames.length !== 1 || commonNames[0] !== `system:node:${options.nodeName}` ||
+    organizations.length !== 1 || organizations[0] !== "system:nodes"
+  ) {
+    throw new TypeError(
+      `Cannot accept CSR: its subject must be O=system:nodes, CN=system:node:${options.nodeName}, ` +
+        `not ${csr.request.subject.slice(0, 300)}`,
+    );
+  }
   const now = (options.now ?? new Date()).getTime();
   const usages = csr.keyType === "rsa"
     ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment

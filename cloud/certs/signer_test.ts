@@ -19,10 +19,28 @@ function rsaKeys(bits: number): Promise<CryptoKeyPair> {
   ) as Promise<CryptoKeyPair>;
 }
 
-Deno.test("signEdgeCsr forces the node subject and clientAuth only, whatever the CSR asks", async () => {
+Deno.test("signEdgeCsr refuses a subject other than the node's, with a clear error", async () => {
+  const ca = await createCa({ commonName: "KubeEdge" });
+  for (
+    const subject of [
+      { commonName: "admin", organizations: ["system:masters"] },
+      { commonName: "system:node:edge-1", organizations: ["system:nodes", "system:masters"] },
+      { commonName: "system:node:edge-1" },
+      { commonName: "system:node:edge-2", organizations: ["system:nodes"] },
+    ]
+  ) {
+    const csr = await createCsr({ keys: await generateKeyPair(), subject });
+    await assert.rejects(
+      signEdgeCsr(csr, { nodeName: "edge-1", ca, validityMs: MINUTE }),
+      /Cannot accept CSR: its subject must be O=system:nodes, CN=system:node:edge-1, not /,
+    );
+  }
+});
+
+Deno.test("signEdgeCsr signs the node subject with clientAuth only, whatever usages the CSR asks", async () => {
   const ca = await createCa({ commonName: "KubeEdge" });
   const keys = await generateKeyPair();
-  const csr = await createCsr({ keys, subject: { commonName: "admin", organizations: ["system:masters"] } });
+  const csr = await createCsr({ keys, nodeName: "edge-1" });
   const cert = await signEdgeCsr(csr, { nodeName: "edge-1", ca, validityMs: 10 * MINUTE });
   const parsed = new X509Certificate(new Uint8Array(cert.rawData));
   assert.equal(parsed.subject, "O=system:nodes\nCN=system:node:edge-1");
@@ -50,7 +68,10 @@ Deno.test("signEdgeCsr refuses a weak key, a bad signature and a bad node name",
   const ca = await createCa({ commonName: "KubeEdge" });
   const weak = await createCsr({ keys: await rsaKeys(1024), nodeName: "edge-1" });
   await assert.rejects(signEdgeCsr(weak, { nodeName: "edge-1", ca, validityMs: MINUTE }), /1024 bits/);
-  const tampered = await createCsr({ keys: await generateKeyPair(), subject: { commonName: "zzzz" } });
+  const tampered = await createCsr({
+    keys: await generateKeyPair(),
+    subject: { commonName: "system:node:zzzz", organizations: ["system:nodes"] },
+  });
   tampered[tampered.findIndex((b, i) => b === 0x7a && tampered[i + 1] === 0x7a)] = 0x79;
   await assert.rejects(
     signEdgeCsr(tampered, { nodeName: "edge-1", ca, validityMs: MINUTE }),
