@@ -83,6 +83,8 @@ export async function startCloudCore(
       downstream: { send: (node, item) => void late.hub?.send(node, item) },
       log,
       registry,
+      // One count of refused edge requests, whichever controller refused them.
+      denied: controllers.denied,
     });
     closers.push(() => devices.stop());
     await devices.start();

@@ -12,7 +12,7 @@
 import { forgetLease } from "./node_requests.ts";
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../../lib/log.ts";
-import type { Registry } from "../../lib/metrics.ts";
+import type { Counter, Registry } from "../../lib/metrics.ts";
 import type { Message } from "../../lib/protocol/mod.ts";
 import type { AuthorizationView } from "./authorize.ts";
 import { DownstreamSync, type ReferencedObjects } from "./downstream_sync.ts";
@@ -47,6 +47,8 @@ export interface EdgeControllers extends AsyncDisposable {
   onEdgeConnected(node: string): void;
   /** The session closed before the grace period: no full sync for it. */
   onEdgeDisconnected(node: string): void;
+  /** kedge_cloud_denied_requests_total{operation,reason}: the device controller counts its denials here too. */
+  readonly denied: Counter;
 }
 
 export function createEdgeControllers(options: EdgeControllersOptions): EdgeControllers {
@@ -132,6 +134,7 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
     await informers.stop();
   };
   return {
+    denied,
     async start() {
       await informers.start();
       settle(!stopped);

@@ -42,7 +42,7 @@ export interface HonestEdges {
 }
 
 /** The query an honest edge sends; the test hub answers it with a response. */
-export function honestRequest(): Message {
+export function honestRequest(_node?: string): Message {
   return newMessage({
     source: "edged",
     group: "meta",
@@ -65,8 +65,10 @@ export async function startHonestEdges(
   port: number,
   caPem: string,
   credentials: readonly EdgeCredentials[],
+  /** What each edge asks once a second; against a real cloudcore, something its node may ask. */
+  request: (node: string) => Message = honestRequest,
 ): Promise<HonestEdges> {
-  const edges = await Promise.all(credentials.map((c) => startEdge(port, caPem, c)));
+  const edges = await Promise.all(credentials.map((c) => startEdge(port, caPem, c, request)));
   return {
     nodes: credentials.map((c) => c.name),
     async stop() {
@@ -105,7 +107,12 @@ interface Edge {
   close(): Promise<EdgeFigures>;
 }
 
-async function startEdge(port: number, caPem: string, credentials: EdgeCredentials): Promise<Edge> {
+async function startEdge(
+  port: number,
+  caPem: string,
+  credentials: EdgeCredentials,
+  request: (node: string) => Message,
+): Promise<Edge> {
   const node = credentials.name;
   const ws = await dialEdge(port, caPem, node, credentials);
   /** msg_id -> send time. */
@@ -150,10 +157,10 @@ async function startEdge(port: number, caPem: string, credentials: EdgeCredentia
   });
   everyWhileOpen(ws, REQUEST_EVERY_MS, () => {
     if (!sending || ws.readyState !== WebSocket.OPEN) return;
-    const request = honestRequest();
-    waiting.set(request.header.msg_id, performance.now());
+    const message = request(node);
+    waiting.set(message.header.msg_id, performance.now());
     requests++;
-    send(request);
+    send(message);
   });
 
   return {
