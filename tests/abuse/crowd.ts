@@ -1,10 +1,10 @@
 /**
  * A crowd of edges in their own process (so that their TLS and timers do not run on the hub's thread): kedge's
- * edge client (edge/hub, full-jitter backoff) once per certificate in FILE, all dialling 127.0.0.1:PORT at
+ * edge client (edge/hub, full-jitter backoff) once per certificate in FILE, all dialling ADDRESS at
  * once, or spread over STAGGER_MS (boxes that boot one after another). Prints one JSON line per event: {"event":"connect","edge":i,"at":epochMs} and
  * {"event":"retry","edge":i,"reason":...,"delayMs":n,"at":epochMs}; closes every edge and exits when stdin closes.
  *
- *   deno run -A tests/abuse/crowd.ts PORT FILE [STAGGER_MS]   (FILE: {caPem, edges: [{name, certPem, keyPem}]})
+ *   deno run -A tests/abuse/crowd.ts ADDRESS FILE [STAGGER_MS]   (FILE: {caPem, edges: [{name, certPem, keyPem}]})
  */
 import { startEdgeHub } from "../../edge/hub/mod.ts";
 import { createLogger } from "../../lib/log.ts";
@@ -14,7 +14,9 @@ interface CrowdFile {
   edges: Array<{ name: string; certPem: string; keyPem: string }>;
 }
 
-const [portArg, file, staggerArg] = Deno.args;
+// ADDRESS is HOST:PORT, or a port on 127.0.0.1.
+const [addressArg = "", file, staggerArg] = Deno.args;
+const address = addressArg.includes(":") ? addressArg : `127.0.0.1:${addressArg}`;
 const staggerMs = Number(staggerArg ?? 0);
 const { caPem, edges } = JSON.parse(await Deno.readTextFile(file ?? "")) as CrowdFile;
 const encoder = new TextEncoder();
@@ -25,7 +27,7 @@ const hubs: Array<ReturnType<typeof startEdgeHub>> = [];
 for (const [i, edge] of edges.entries()) {
   if (staggerMs > 0) await new Promise((r) => setTimeout(r, staggerMs / edges.length));
   hubs.push(startEdgeHub({
-    server: `127.0.0.1:${portArg}`,
+    server: address,
     projectID: "e632aba927ea4ac2b575ec1603d56f10",
     nodeName: edge.name,
     credentials: () => Promise.resolve({ caPem, certPem: edge.certPem, keyPem: edge.keyPem }),

@@ -12,79 +12,11 @@ import { Registry } from "../../lib/metrics.ts";
 import { responseTo } from "../../lib/protocol/mod.ts";
 import { assertWithstood, MiB, pki, TEST_HUB_OPTIONS, underAttack } from "./hub_under_attack.ts";
 import { HONEST_EDGES } from "./honest_edges.ts";
+import { type Crowd, crowdCredentials, startCrowd } from "./crowd_process.ts";
 
 const NODE_LIMIT = 500;
 const CROWD = 600 - HONEST_EDGES;
-
-interface Crowd {
-  /** Per edge: the epoch ms of each connect. */
-  readonly connects: number[][];
-  /** Per edge: why each dial or session ended (edge/hub logs it with "reconnecting"), and when. */
-  readonly refusals: Array<Array<{ reason: string; delayMs: number; at: number }>>;
-  close(): Promise<void>;
-}
-
-/** `count` edges with kedge's edge client, each with its own certificate, dialling `port` over `staggerMs`. */
-async function startCrowd(port: number, count: number, staggerMs = 0): Promise<Crowd> {
-  const edges = await Promise.all(
-    Array.from({ length: count }, async (_, i) => ({
-      name: `crowd-${i}`,
-      ...await pki.nodeCredentials(`crowd-${i}`),
-    })),
-  );
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(file, JSON.stringify({ caPem: pki.caPem, edges }));
-  const connects: number[][] = edges.map(() => []);
-  const refusals: Crowd["refusals"] = edges.map(() => []);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--frozen",
-      "-A",
-      new URL("./crowd.ts", import.meta.url).pathname,
-      String(port),
-      file,
-      String(staggerMs),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reading = (async () => {
-    let rest = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop() ?? "";
-      for (const line of lines) {
-        const record = JSON.parse(line) as {
-          event: string;
-          edge: number;
-          at?: number;
-          reason?: string;
-          delayMs?: number;
-        };
-        if (record.event === "connect") connects[record.edge]!.push(record.at!);
-        else {refusals[record.edge]!.push({
-            reason: String(record.reason),
-            delayMs: record.delayMs!,
-            at: record.at!,
-          });}
-      }
-    }
-  })();
-  return {
-    connects,
-    refusals,
-    async close() {
-      await child.stdin.close().catch(() => {});
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await child.status;
-      clearTimeout(killer);
-      await reading;
-      await Deno.remove(file).catch(() => {});
-    },
-  };
-}
+const credentials = await crowdCredentials(pki, CROWD);
 
 Deno.test(`${CROWD} edges beside ${HONEST_EDGES} honest ones against nodeLimit ${NODE_LIMIT}: the extra ones refused with 503, each explicitly, and backing off`, async () => {
   let crowd: Crowd | undefined;
@@ -93,7 +25,7 @@ Deno.test(`${CROWD} edges beside ${HONEST_EDGES} honest ones against nodeLimit $
   let counted = 0;
   const report = await underAttack({ nodeLimit: NODE_LIMIT }, async ({ hub, port, registry }) => {
     // Booting over 6 s, as boxes that power up together do; the restart below has them all at once.
-    crowd = await startCrowd(port, CROWD, 6_000);
+    crowd = await startCrowd(credentials, { address: `127.0.0.1:${port}`, staggerMs: 6_000 });
     try {
       await waitFor(() => hub.connectedNodes().length === NODE_LIMIT, 20_000, "every slot taken");
       // Long enough for the refused ones to try again a few times (backoff ceilings 1, 2, 4 s).
@@ -132,7 +64,7 @@ Deno.test(`a hub restarted under ${CROWD} edges (nodeLimit ${NODE_LIMIT}): the r
     });
   let hub: CloudHub = await start(0);
   const port = hub.port;
-  const crowd = await startCrowd(port, CROWD);
+  const crowd = await startCrowd(credentials, { address: `127.0.0.1:${port}` });
   try {
     await waitFor(() => hub.connectedNodes().length === NODE_LIMIT, 20_000, "every slot taken");
     const holders = new Set(hub.connectedNodes());
