@@ -47,6 +47,8 @@ export interface EdgeControllers extends AsyncDisposable {
   onEdgeConnected(node: string): void;
   /** The session closed before the grace period: no full sync for it. */
   onEdgeDisconnected(node: string): void;
+  /** Whether a Node of that name exists and is an edge node (informer cache). */
+  isEdgeNode(name: string): boolean;
 }
 
 export function createEdgeControllers(options: EdgeControllersOptions): EdgeControllers {
@@ -142,5 +144,6 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
     handleEdgeRequest,
     onEdgeConnected: (node) => resync.onConnected(node),
     onEdgeDisconnected: (node) => resync.onDisconnected(node),
+    isEdgeNode: (name) => index.isEdgeNode(name),
   };
 }

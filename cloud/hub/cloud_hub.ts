@@ -43,6 +43,9 @@ export interface CloudHub {
   send(node: string, item: DeliveryItem): EnqueueOutcome;
   /** Sends `message` to a connected node and resolves with the reply naming it in parent_msg_id. */
   request(node: string, message: Message, timeoutMs: number): Promise<Message>;
+  /** Writes `message` to a connected node now, not queued, no reply awaited; throws when it is not connected. */
+  post(node: string, message: Message): void;
+  isConnected(node: string): boolean;
   connectedNodes(): string[];
   queueStats(node: string): QueueStats;
   /** Closes the node's session (1000); its queue stays. */
@@ -241,6 +244,12 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
       }
       return reply;
     },
+    post(node, message) {
+      const session = sessions.get(node);
+      if (!session || session.closed) throw new Error(`Cannot send to node ${node}: it is not connected`);
+      session.sendDirect(message);
+    },
+    isConnected: (node) => sessions.get(node)?.closed === false,
     connectedNodes: () => [...sessions.keys()],
     queueStats(node) {
       const q = queues.get(node);
