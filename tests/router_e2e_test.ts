@@ -256,6 +256,14 @@ Deno.test("router: rest -> eventbus, eventbus -> rest, rest -> servicebus by kub
           return (s.failMessages ?? 0) >= 1 && s.errors?.length === 1 ? s : false;
         }, 5_000);
         assert.match(status.value.errors![0]!, /error to call service/);
+        await kubectl(
+          ["apply", "-f", "-"],
+          rule("no-endpoint", "missing-rest", { path: "/m" }, "my-eventbus", { topic: "m" }),
+        );
+        await waitFor("the reason it is not routed", async () => {
+          const s = await ruleStatus("no-endpoint");
+          return /source rule endpoint default\/missing-rest does not exist/.test(s.errors?.[0] ?? "");
+        }, 5_000);
         const refused = await metric(cloud.ports.metrics, "kedge_cloud_router_refused_total");
         assert.ok((refused ?? 0) >= 1, "refusals are counted");
       },
