@@ -159,6 +159,19 @@ Deno.test({
         assert.deepEqual(JSON.parse(out.text), { method: "POST", path: "/api", body: "ping" });
         assert.equal(out.headers.get("x-box"), "app");
       });
+
+      await t.step(
+        "KubeEdge's cloudcore leaves Rule.status empty (it patches the counts at the root)",
+        async () => {
+          await new Promise((r) => setTimeout(r, 2000));
+          const rule = JSON.parse(
+            await kubectl(["get", "rule", "rest-to-box", "-n", "default", "-o", "json"]),
+          );
+          console.log(`KubeEdge's Rule after routing: status ${JSON.stringify(rule.status ?? null)}`);
+          assert.equal(rule.status?.successMessages, undefined);
+          assert.equal(rule.successMessages, undefined, "pruned by the apiserver");
+        },
+      );
     } finally {
       for (const s of subs) await s.stop().catch(() => {});
       for (const stop of stops.reverse()) await stop().catch(() => {});
