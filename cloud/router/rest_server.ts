@@ -18,6 +18,11 @@ import type { Route } from "./rule_spec.ts";
 import { CallTimeoutError, type ServiceCalls } from "./service_calls.ts";
 import { publishMessage, serviceCallMessage } from "./wire.ts";
 
+/** A message the node's session cannot take now (its socket is full); the caller gets 503 to retry. */
+function isBusy(error: unknown): boolean {
+  return (error as Error)?.name === "NodeBusyError";
+}
+
 /** Header KubeEdge's edge puts on answers it made itself (the app could not be called). */
 export const EDGE_ERROR_SERVER = "kubeedge-edgecore";
 
@@ -29,6 +34,7 @@ export type RestRefusal =
   | "too_large"
   | "bad_body"
   | "too_many_calls"
+  | "node_busy"
   | "timeout";
 
 export interface RestServerOptions {
@@ -121,7 +127,7 @@ async function handle(o: RestServerOptions, req: IncomingMessage, res: ServerRes
     } catch (error) {
       const why = `Cannot publish to ${match.target} on node ${node}: ${(error as Error).message}`;
       o.record(route, false, why);
-      return refuse(503, "node_not_connected", why);
+      return refuse(503, isBusy(error) ? "node_busy" : "node_not_connected", why);
     }
     o.record(route, true);
     return sendText(req, res, 200, "message delivered");
@@ -154,6 +160,6 @@ async function handle(o: RestServerOptions, req: IncomingMessage, res: ServerRes
     o.record(route, false, why);
     if (left.signal.aborted) return;
     if (error instanceof CallTimeoutError) return refuse(408, "timeout", "wait to get response time out");
-    return refuse(503, "node_not_connected", why);
+    return refuse(503, isBusy(error) ? "node_busy" : "node_not_connected", why);
   }
 }

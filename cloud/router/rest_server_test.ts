@@ -135,3 +135,17 @@ Deno.test("rest endpoint refuses a body declared over the limit without reading 
     }
   });
 });
+
+Deno.test("rest endpoint answers 503 while the node's socket is full, instead of piling more on it", async () => {
+  await withServer(() => {
+    const busy = new RangeError("Cannot send to node edge-a: it has not read what it was sent yet");
+    busy.name = "NodeBusyError";
+    throw busy;
+  }, async (url, seen) => {
+    const res = await fetch(`${url}/edge-a/default/bus`, { method: "POST", body: "x" });
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /has not read what it was sent yet/);
+    assert.deepEqual(seen.refused, ["node_busy"]);
+    assert.deepEqual(seen.records.map((r) => r.ok), [false]);
+  });
+});

@@ -5,7 +5,7 @@ export interface RouterMetrics {
   /** route = rest_eventbus | eventbus_rest | rest_servicebus, result = ok | fail. */
   readonly messages: Counter;
   /** reason: bad_path, no_rule, unknown_node, node_not_connected, too_large, bad_body, too_many_calls, timeout,
-   * other_node, unmatched_answer. */
+   * node_busy, other_node, unmatched_answer. */
   readonly refused: Counter;
   readonly routes: Gauge;
   /** result = ok | conflict | error. */
