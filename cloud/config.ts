@@ -107,7 +107,8 @@ export const CloudCoreConfigSchema = v.strictObject({
       restTimeout: positiveInt(60, 3600),
       /** Largest body of a rest call, of a servicebus answer and of an MQTT message sent to a rest target. */
       maxBodyBytes: v.optional(intIn(1, 64 * MiB, "an integer from 1 to 67108864 (bytes)"), 4 * MiB),
-      /** Calls waiting for a servicebus answer at once; more are answered 503. */
+      /** Calls waiting for a servicebus answer at once (more are answered 503), and POSTs to rest targets in
+       * flight (more are counted as failures). */
       maxPendingCalls: positiveInt(1000, 1_000_000),
     }),
   }),

@@ -269,8 +269,54 @@ Deno.test("router: rest -> eventbus, eventbus -> rest, rest -> servicebus by kub
       },
     );
 
+    await t.step(
+      "a rest target that never answers holds up nothing: its POSTs run side by side",
+      async () => {
+        let hung = 0;
+        const release = Promise.withResolvers<void>();
+        const hanging = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async () => {
+          hung++;
+          await release.promise;
+          return new Response("late");
+        });
+        try {
+          await kubectl(
+            ["apply", "-f", "-"],
+            rule("box-to-slow", "my-eventbus", { topic: "slow", node_name: NODE }, "my-rest", {
+              resource: `http://127.0.0.1:${hanging.addr.port}/`,
+            }),
+          );
+          await edge.waitForLog(/subscribed for the cloud/, 5_000);
+          await waitFor(
+            "three POSTs waiting at once",
+            async () => {
+              await mosquittoPub(mqttPort, "default/slow", "m", { record });
+              return hung >= 3;
+            },
+            4_000,
+            200,
+          );
+          const before = posts.length;
+          await mosquittoPub(mqttPort, "default/up", "beside-the-slow-ones", { record });
+          await waitFor("another rule's message meanwhile", async () => posts.length > before, 3_000, 50);
+        } finally {
+          release.resolve();
+          await hanging.shutdown();
+        }
+      },
+    );
+
     await t.step("rules removed: their routes are gone", async () => {
-      await kubectl(["delete", "rule", "rest-to-box", "box-to-cloud", "rest-to-app", "-n", "default"]);
+      await kubectl([
+        "delete",
+        "rule",
+        "rest-to-box",
+        "box-to-cloud",
+        "rest-to-app",
+        "box-to-slow",
+        "-n",
+        "default",
+      ]);
       await waitFor("rest routes gone", async () => {
         const a = await post(`/${NODE}/default/to-box`, "late");
         const b = await post(`/${NODE}/default/svc`, "late");

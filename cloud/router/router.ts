@@ -87,6 +87,8 @@ export function createRouter(o: RouterOptions): Router {
   let rest: RestServer | undefined;
   let stopped = false;
   let listed = false;
+  /** POSTs to rest targets in flight. */
+  let posting = 0;
 
   const make = reflectorsFor(o.kubeConfig, { log, registry: o.registry, timing: o.reflectorTiming });
   const reflect = <T extends RuleObject | RuleEndpointObject>(
@@ -194,7 +196,7 @@ export function createRouter(o: RouterOptions): Router {
   const rulesIn = (namespace: string | undefined) =>
     rules.store.list(namespace).map((r) => keyOf(r)).filter((k) => table.resolved(k) !== undefined);
 
-  const uploadToRest = async (node: string, message: Message) => {
+  const uploadToRest = (node: string, message: Message) => {
     const topic = message.route.resource;
     const routes = table.matchUpload(node, topic);
     if (routes.length === 0) {
@@ -210,13 +212,19 @@ export function createRouter(o: RouterOptions): Router {
       }
       return;
     }
-    await Promise.all(routes.map(async (route) => {
-      const outcome = await postToRest(route.url, node, body, {
-        timeoutMs,
-        maxAnswerBytes: o.config.maxBodyBytes,
-      });
-      record(route, outcome.ok, outcome.ok ? undefined : outcome.error);
-    }));
+    // Not awaited: a slow rest target must not hold the node's message lanes (its pod and node traffic, and
+    // with a full inbox the socket itself). Bounded instead: past maxPendingCalls POSTs in flight, refused.
+    for (const route of routes) {
+      if (posting >= o.config.maxPendingCalls) {
+        metrics.refused.inc({ reason: "too_many_calls" });
+        record(route, false, `Cannot POST to ${route.url}: ${posting} POSTs are waiting, the limit`);
+        continue;
+      }
+      posting++;
+      void postToRest(route.url, node, body, { timeoutMs, maxAnswerBytes: o.config.maxBodyBytes })
+        .then((outcome) => record(route, outcome.ok, outcome.ok ? undefined : outcome.error))
+        .finally(() => posting--);
+    }
   };
 
   const serviceAnswer = (node: string, message: Message) => {
@@ -271,11 +279,11 @@ export function createRouter(o: RouterOptions): Router {
       await Promise.all([rules.stop(), endpoints.stop()]);
       await status.stop();
     },
-    async handleEdgeMessage(node, message) {
+    handleEdgeMessage(node, message) {
       // Keyed by the session's node: an edge uploads and answers only for itself.
       if (message.route.source === SERVICEBUS_SOURCE) serviceAnswer(node, message);
-      else await uploadToRest(node, message);
-      return undefined;
+      else uploadToRest(node, message);
+      return Promise.resolve(undefined);
     },
     onEdgeConnected(node) {
       if (!listed || !o.hub.isConnected(node)) return;
