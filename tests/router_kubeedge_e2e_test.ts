@@ -296,6 +296,25 @@ Deno.test({
         assert.deepEqual(JSON.parse(out.text), { method: "POST", path: "/api/x", body: "ping" });
         assert.equal(out.headers.get("x-box"), "app");
       });
+
+      await t.step("rest -> servicebus to an app that is down: KubeEdge's box answers itself", async () => {
+        await kubectl(
+          ["apply", "-f", "-"],
+          endpoint("down-servicebus", "servicebus", { service_port: String(freePort()) }) + "---" +
+            rule("rest-to-down", "my-rest", { path: "/down" }, "down-servicebus", { path: "/x" }),
+        );
+        const out = await waitFor(
+          "the box's own answer",
+          async () => {
+            const res = await post(`/${EDGE}/default/down`, "ping");
+            return res.status === 404 ? res : false;
+          },
+          30_000,
+          500,
+        );
+        assert.equal(out.headers.get("server"), "kubeedge-edgecore");
+        assert.match(out.text, /error to call service/);
+      });
     } finally {
       for (const s of subs) await s.stop().catch(() => {});
       for (const stop of stops.reverse()) await stop().catch(() => {});
