@@ -12,6 +12,9 @@ import { startCertServer } from "./http/mod.ts";
 import { createEdgeControllers } from "./controllers/mod.ts";
 import { createDeviceController, installDeviceCrds, isDeviceMessage } from "./devices/mod.ts";
 import { type CloudStreaming, startCloudStreaming } from "./streaming.ts";
+import { RULE_CRDS_YAML } from "./crds/mod.ts";
+import { installCrds } from "./kube/mod.ts";
+import { createRouter, isRouterMessage, type Router } from "./router/mod.ts";
 import { requestLimiterOf } from "./kube/rate_limit.ts";
 import { watchChecks } from "./kube/mod.ts";
 
@@ -19,7 +22,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface CloudCore {
   readonly hub: CloudHub;
-  readonly ports: { websocket: number; https: number; metrics: number };
+  readonly ports: { websocket: number; https: number; metrics: number; router?: number };
   close(): Promise<void>;
 }
 
@@ -89,6 +92,28 @@ export async function startCloudCore(
     closers.push(() => devices.stop());
     await devices.start();
     // --- end of devices
+    // --- Router (cloud/router): the Rule CRDs always (as KubeEdge installs them), the module when enabled.
+    await installCrds(kc, RULE_CRDS_YAML, { log });
+    let router: Router | undefined;
+    if (config.modules.router.enable) {
+      router = createRouter({
+        kubeConfig: kc,
+        config: config.modules.router,
+        hub: {
+          post: (node, message) => {
+            if (!late.hub) throw new Error(`Cannot send to node ${node}: cloudhub is not started`);
+            late.hub.post(node, message);
+          },
+          isConnected: (node) => late.hub?.isConnected(node) ?? false,
+        },
+        isEdgeNode: (node) => controllers.isEdgeNode(node),
+        log,
+        registry,
+      });
+      closers.push(() => router!.stop());
+      await router.start();
+    }
+    // --- end of router
     const hub = await startCloudHub({
       address: hubConfig.websocket.address,
       port: hubConfig.websocket.port,
@@ -99,12 +124,15 @@ export async function startCloudCore(
       log: log.child({ module: "cloudhub" }),
       registry,
       onMessage: (node, message) =>
-        isDeviceMessage(message)
+        router && isRouterMessage(message)
+          ? router.handleEdgeMessage(node, message)
+          : isDeviceMessage(message)
           ? devices.handleEdgeMessage(node, message)
           : controllers.handleEdgeRequest(node, message),
       onConnect: (node) => {
         controllers.onEdgeConnected(node);
         devices.onEdgeConnected(node);
+        router?.onEdgeConnected(node);
       },
       onDisconnect: (node) => controllers.onEdgeDisconnected(node),
     });
@@ -166,7 +194,7 @@ export async function startCloudCore(
     closers.push(() => Promise.resolve(refresher.abort()));
     return {
       hub,
-      ports: { websocket: hub.port, https: certServer.port, metrics: metrics.port },
+      ports: { websocket: hub.port, https: certServer.port, metrics: metrics.port, router: router?.port },
       close,
     };
   } catch (error) {

@@ -97,6 +97,20 @@ export const CloudCoreConfigSchema = v.strictObject({
       /** Replicas forward requests for nodes whose tunnel another replica holds over mTLS on this port. */
       peerPort: port(10005),
     }),
+    /** The Router: Rule and RuleEndpoint objects move messages (docs/router.md). Off by default, as upstream. */
+    router: section({
+      enable: bool(false),
+      /** The rest endpoint, `http://ADDRESS:PORT/{nodeName}/{namespace}/{path}` (plain HTTP, as upstream). */
+      address: ipAddress("0.0.0.0"),
+      port: port(9443),
+      /** Seconds a rest call waits for its answer (servicebus) or its delivery, and a rest target's answer. */
+      restTimeout: positiveInt(60, 3600),
+      /** Largest body of a rest call, of a servicebus answer and of an MQTT message sent to a rest target. */
+      maxBodyBytes: v.optional(intIn(1, 64 * MiB, "an integer from 1 to 67108864 (bytes)"), 4 * MiB),
+      /** Calls waiting for a servicebus answer at once (more are answered 503), and POSTs to rest targets in
+       * flight (more are counted as failures). */
+      maxPendingCalls: positiveInt(1000, 1_000_000),
+    }),
   }),
   metrics: listener("127.0.0.1", 9091),
   log: logSection(),

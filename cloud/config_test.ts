@@ -36,6 +36,15 @@ Deno.test("cloudcore defaults match KubeEdge's ports and limits", () => {
   assert.equal(c.modules.cloudStream.streamPort, 10003);
   assert.equal(c.modules.cloudStream.tunnelPort, 10004);
   assert.equal(c.modules.cloudStream.enable, false);
+  // KubeEdge's Router keys and defaults (off, 0.0.0.0:9443, 60 s), then kedge's limits.
+  assert.deepEqual(c.modules.router, {
+    enable: false,
+    address: "0.0.0.0",
+    port: 9443,
+    restTimeout: 60,
+    maxBodyBytes: 4 * 1024 * 1024,
+    maxPendingCalls: 1000,
+  });
   assert.deepEqual(c.metrics, { address: "127.0.0.1", port: 9091 });
   assert.deepEqual(c.log, { level: "info", format: "json" });
 });

@@ -54,7 +54,8 @@ export const CLI = defineCli({
     run: { description: "Run the cloud relay" },
     gettoken: { description: "Print a join token for edgecore join (uses kubeAPIConfig.kubeConfig)" },
     init: {
-      description: "Prepare the cluster (namespace kubeedge, device CRDs, RBAC, CA, server certificate, " +
+      description:
+        "Prepare the cluster (namespace kubeedge, device and rule CRDs, RBAC, CA, server certificate, " +
         "token), write --config FILE when given, print the edgecore join command; safe to run again",
     },
     manifest: { description: "Print the YAML to run cloudcore in the cluster (kubectl apply -f -)" },

@@ -137,6 +137,22 @@ export const EdgeCoreConfigSchema = v.strictObject({
     deviceTwin: section({
       enable: bool(true),
     }),
+    /** Calls apps on this box for the cloud's rest -> servicebus rules (docs/router.md). Off, as upstream. */
+    serviceBus: section({
+      enable: bool(false),
+      /** KubeEdge's box-side listener (servicebus as a rule source): accepted, not served by kedge yet. */
+      server: nonEmptyStr("127.0.0.1"),
+      port: v.optional(intIn(1, 65535, "a port from 1 to 65535"), 9060),
+      /** Seconds an app on the box has to answer. */
+      timeout: positiveInt(60, 3600),
+      /** TLS of KubeEdge's box-side listener: accepted, unused (see server). */
+      tlsCertFile: str(""),
+      tlsPrivateKeyFile: str(""),
+      /** Largest request body passed to an app and largest answer body taken from it (KubeEdge: 5 MB). */
+      maxBodyBytes: v.optional(intIn(1, 64 * MiB, "an integer from 1 to 67108864 (bytes)"), 4 * MiB),
+      /** Calls to apps running at once; more are answered 503. */
+      maxConcurrentCalls: positiveInt(100, 100_000),
+    }),
     /** The edge end of kubectl logs/exec/attach: a tunnel dialled out to cloudcore (docs/streaming.md). */
     edgeStream: section({
       enable: bool(false),

@@ -41,6 +41,17 @@ Deno.test("edgecore defaults match KubeEdge's", () => {
   });
   assert.deepEqual(metaManager.metaServer, { enable: true, server: "127.0.0.1:10550" });
   assert.deepEqual(deviceTwin, { enable: true });
+  // KubeEdge's ServiceBus keys and defaults (off, 127.0.0.1:9060, 60 s), then kedge's limits.
+  assert.deepEqual(c.modules.serviceBus, {
+    enable: false,
+    server: "127.0.0.1",
+    port: 9060,
+    timeout: 60,
+    tlsCertFile: "",
+    tlsPrivateKeyFile: "",
+    maxBodyBytes: 4 * 1024 * 1024,
+    maxConcurrentCalls: 100,
+  });
 });
 
 Deno.test("the default edgecore config printed as YAML parses back to the same config", () => {

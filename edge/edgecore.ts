@@ -26,6 +26,7 @@ import { startEdgeDevices } from "./devices/mod.ts";
 import { type PodManager, type PodSource, startPodManager, staticPodSource } from "./pods/mod.ts";
 import { EdgeStore } from "./store/mod.ts";
 import { startEdgeServers } from "./streaming.ts";
+import { startEdgeRouter } from "./router.ts";
 
 export interface EdgeCore {
   readonly hub: EdgeHub;
@@ -148,6 +149,8 @@ export async function startEdgeCore(
     closers.push(() => servers.close());
     const devices = startEdgeDevices({ store, hub, config, nodeName, log });
     closers.push(() => devices.close());
+    const router = startEdgeRouter({ bus: devices.bus, hub, config, nodeName, log, registry });
+    closers.push(() => router.close());
     objects.tokens = new ServiceAccountTokens(hub, log.child({ module: "tokens" }));
     objects.fetcher = objectFetcher(
       hub,
@@ -158,6 +161,7 @@ export async function startEdgeCore(
       if (applyCloudMessage(store, objects, message, log) !== "ignored") servers.notify();
     };
     const handleCloudMessage = async (message: Message): Promise<void> => {
+      if (await router.handleCloudMessage(message)) return;
       if (await devices.handleCloudMessage(message)) return;
       if (applyCloudMessage(store, objects, message, log) !== "ignored") servers.notify();
     };

@@ -62,6 +62,8 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
   const base = cloudConfig(cp, ports);
   base.kubeAPIConfig.kubeConfig = "";
   base.modules.cloudHub.advertiseAddress = [];
+  // The Router on: init's ClusterRole must let cloudcore watch Rules and RuleEndpoints.
+  Object.assign(base.modules, { router: { enable: true, address: "127.0.0.1", port: freePort() } });
   await Deno.writeTextFile(configFile, stringify(base));
   const init = (extra: string[] = []) =>
     command("cloudcore", [
@@ -174,6 +176,8 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
             "namespace/kubeedge created",
             "customresourcedefinition/devices.devices.kubeedge.io created",
             "customresourcedefinition/devicemodels.devices.kubeedge.io created",
+            "customresourcedefinition/rules.rules.kubeedge.io created",
+            "customresourcedefinition/ruleendpoints.rules.kubeedge.io created",
             "serviceaccount/cloudcore created",
             "clusterrole/cloudcore created",
             "clusterrolebinding/cloudcore created",

@@ -1,5 +1,5 @@
 // `cloudcore init`: everything a cluster needs before the first cloudcore starts, applied idempotently
-// (namespace, device CRDs, RBAC, the PKI Secrets), the config file when asked, and the join command to run
+// (namespace, device and rule CRDs, RBAC, the PKI Secrets), the config file when asked, and the join command to run
 // on an edge node. A second run changes nothing and prints a join command again, with a fresh token.
 import { isDeepStrictEqual } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -10,7 +10,7 @@ import type { Logger } from "../../lib/log.ts";
 import { VERSION } from "../../lib/version.ts";
 import { ensureCloudPki, KUBEEDGE_NAMESPACE, sansOf } from "../certs/mod.ts";
 import { type CloudCoreConfig, parseCloudCoreConfig } from "../config.ts";
-import { DEVICE_CRDS_YAML } from "../crds/mod.ts";
+import { DEVICE_CRDS_YAML, RULE_CRDS_YAML } from "../crds/mod.ts";
 import { applyObjects } from "./apply.ts";
 import { joinCommandLine, mintJoinToken } from "./join_command.ts";
 import {
@@ -41,6 +41,7 @@ export function clusterObjects(): Record<string, unknown>[] {
   return [
     namespaceObject(),
     ...DEVICE_CRDS_YAML.map((text) => parse(text) as Record<string, unknown>),
+    ...RULE_CRDS_YAML.map((text) => parse(text) as Record<string, unknown>),
     serviceAccountObject(),
     clusterRoleObject(),
     clusterRoleBindingObject(),

@@ -6,7 +6,7 @@ import { toYaml } from "../../lib/config/mod.ts";
 import { VERSION } from "../../lib/version.ts";
 import { KUBEEDGE_NAMESPACE } from "../certs/mod.ts";
 import { type CloudCoreConfig, DEFAULT_CLOUDCORE_CONFIG_PATH, defaultCloudCoreConfig } from "../config.ts";
-import { DEVICE_CRDS_YAML } from "../crds/mod.ts";
+import { DEVICE_CRDS_YAML, RULE_CRDS_YAML } from "../crds/mod.ts";
 import {
   CLOUDCORE_LABELS,
   CLOUDCORE_NAME,
@@ -54,6 +54,7 @@ export function manifestObjects(options: ManifestOptions = {}): Record<string, u
   return [
     namespaceObject(),
     ...DEVICE_CRDS_YAML.map((text) => parse(text) as Record<string, unknown>),
+    ...RULE_CRDS_YAML.map((text) => parse(text) as Record<string, unknown>),
     serviceAccountObject(),
     clusterRoleObject(),
     clusterRoleBindingObject(),

@@ -2,7 +2,7 @@
 // cloud/http, cloud/stream), and the ServiceAccount and binding an in-cluster deployment runs under.
 // Kept as data so `cloudcore init` and `cloudcore manifest` hand out the same rights.
 import { KUBEEDGE_NAMESPACE } from "../certs/mod.ts";
-import { DEVICES_GROUP } from "../crds/mod.ts";
+import { DEVICES_GROUP, RULES_GROUP } from "../crds/mod.ts";
 
 /** Name of the ClusterRole, its binding and the ServiceAccount. */
 export const CLOUDCORE_NAME = "cloudcore";
@@ -51,12 +51,20 @@ export const CLOUDCORE_RULES: readonly PolicyRule[] = [
   {
     apiGroups: ["apiextensions.k8s.io"],
     resources: ["customresourcedefinitions"],
-    resourceNames: [`devicemodels.${DEVICES_GROUP}`, `devices.${DEVICES_GROUP}`],
+    resourceNames: [
+      `devicemodels.${DEVICES_GROUP}`,
+      `devices.${DEVICES_GROUP}`,
+      `rules.${RULES_GROUP}`,
+      `ruleendpoints.${RULES_GROUP}`,
+    ],
     verbs: ["get", "update"],
   },
   // devices/: sent to edges (informers), twins reported back into status (device_controller.ts)
   { apiGroups: [DEVICES_GROUP], resources: ["devices", "devicemodels"], verbs: ["get", "list", "watch"] },
   { apiGroups: [DEVICES_GROUP], resources: ["devices/status"], verbs: ["get", "patch", "update"] },
+  // router/: rules and endpoints watched; Rule.status written with the object (no status subresource)
+  { apiGroups: [RULES_GROUP], resources: ["rules", "ruleendpoints"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [RULES_GROUP], resources: ["rules"], verbs: ["patch"] },
 ];
 
 export function namespaceObject(): Record<string, unknown> {

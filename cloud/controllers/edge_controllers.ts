@@ -49,6 +49,8 @@ export interface EdgeControllers extends AsyncDisposable {
   onEdgeDisconnected(node: string): void;
   /** kedge_cloud_denied_requests_total{operation,reason}: the device controller counts its denials here too. */
   readonly denied: Counter;
+  /** Whether a Node of that name exists and is an edge node (informer cache). */
+  isEdgeNode(name: string): boolean;
 }
 
 export function createEdgeControllers(options: EdgeControllersOptions): EdgeControllers {
@@ -145,5 +147,6 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
     handleEdgeRequest,
     onEdgeConnected: (node) => resync.onConnected(node),
     onEdgeDisconnected: (node) => resync.onDisconnected(node),
+    isEdgeNode: (name) => index.isEdgeNode(name),
   };
 }

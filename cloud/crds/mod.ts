@@ -6,3 +6,10 @@ export {
   DEVICES_GROUP,
   DEVICES_VERSION,
 } from "./devices.ts";
+export {
+  RULE_CRD_YAML,
+  RULE_CRDS_YAML,
+  RULE_ENDPOINT_CRD_YAML,
+  RULES_GROUP,
+  RULES_VERSION,
+} from "./rules.ts";

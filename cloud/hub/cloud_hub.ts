@@ -17,6 +17,11 @@ import { type CloudHubOptions, type ResolvedCloudHubOptions, resolveOptions } fr
 import { type EnqueueOutcome, QueueFullError, SendQueue } from "./send_queue.ts";
 import { CLOSE_REPLACED, Session } from "./session.ts";
 
+/** {@link CloudHub.post} refused: the node's socket holds more than highWaterBytes not yet sent. */
+export class NodeBusyError extends RangeError {
+  override readonly name = "NodeBusyError";
+}
+
 /** One object delivery for {@link CloudHub.send}. */
 export interface DeliveryItem {
   readonly message: Message;
@@ -43,6 +48,13 @@ export interface CloudHub {
   send(node: string, item: DeliveryItem): EnqueueOutcome;
   /** Sends `message` to a connected node and resolves with the reply naming it in parent_msg_id. */
   request(node: string, message: Message, timeoutMs: number): Promise<Message>;
+  /**
+   * Writes `message` to a connected node now, not queued, no reply awaited; throws when it is not connected,
+   * and NodeBusyError while its socket holds more than highWaterBytes unsent (so a flood of such messages is
+   * refused instead of ending the session as a peer that is not reading).
+   */
+  post(node: string, message: Message): void;
+  isConnected(node: string): boolean;
   connectedNodes(): string[];
   queueStats(node: string): QueueStats;
   /** Closes the node's session (1000); its queue stays. */
@@ -241,6 +253,16 @@ export async function startCloudHub(options: CloudHubOptions): Promise<CloudHub>
       }
       return reply;
     },
+    post(node, message) {
+      const session = sessions.get(node);
+      if (!session || session.closed) throw new Error(`Cannot send to node ${node}: it is not connected`);
+      if (session.bufferedBytes > o.highWaterBytes) {
+        metrics.sendsRefused.inc({ reason: "busy" });
+        throw new NodeBusyError(`Cannot send to node ${node}: it has not read what it was sent yet`);
+      }
+      session.sendDirect(message);
+    },
+    isConnected: (node) => sessions.get(node)?.closed === false,
     connectedNodes: () => [...sessions.keys()],
     queueStats(node) {
       const q = queues.get(node);

@@ -84,6 +84,11 @@ export class Session {
     return this.#closed;
   }
 
+  /** Bytes written to the socket and not yet sent. */
+  get bufferedBytes(): number {
+    return this.#ws.bufferedAmount;
+  }
+
   start(): void {
     const ws = this.#ws;
     ws.on("message", (data, isBinary) => this.#receive(data, isBinary));

@@ -9,3 +9,4 @@ export { DEFAULT_REFLECTOR_TIMING, Reflector } from "./reflector.ts";
 export type { ReflectorSpec, ReflectorTiming, RestartReason, WatchEvent } from "./reflector.ts";
 export { ObjectStore } from "./object_store.ts";
 export { reflectorMetrics, reflectorsFor, watchChecks } from "./reflectors.ts";
+export { type InstallCrdOptions, installCrds } from "./install_crds.ts";

@@ -42,6 +42,8 @@ export interface EdgeDevicesOptions {
 }
 
 export interface EdgeDevices {
+  /** The EventBus once started (edge/router.ts uses it for the cloud's Router). */
+  readonly bus: Promise<EventBus>;
   /** True when `message` was a device, twin, membership or user message (handled and, if due, acked). */
   handleCloudMessage(message: Message): Promise<boolean>;
   /** After a (re)connect: sends the unacknowledged reports, the latest value per property. */
@@ -145,7 +147,10 @@ export function startEdgeDevices(options: EdgeDevicesOptions): EdgeDevices {
     ack(message);
   };
 
+  const bus = ready.then((s) => s.bus);
+  bus.catch(() => {}); // logged above; a user of `bus` sees the rejection
   return {
+    bus,
     async handleCloudMessage(message) {
       const { group, resource, operation } = message.route;
       if (operation === "response" || operation === "error") return false;

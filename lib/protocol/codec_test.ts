@@ -188,3 +188,18 @@ Deno.test("decode and encode refuse invalid limits with RangeError", () => {
   assert.throws(() => decode("{}", { maxBytes: Number.NaN }), RangeError);
   assert.throws(() => encode(fixed, { maxDepth: -1 }), RangeError);
 });
+
+Deno.test("decode reads KubeEdge's ServiceBus error answer, which has no operation, as an upload; nothing else", () => {
+  const answer = (route: Record<string, unknown>, parent = "call-1") =>
+    JSON.stringify({
+      header: { msg_id: "m1", parent_msg_id: parent, timestamp: 1 },
+      route,
+      content: { header: { Server: ["kubeedge-edgecore"] }, status_code: 404, body: null },
+    });
+  const ok = decode(answer({ source: "servicebus", group: "user" }));
+  assert.ok(ok.ok);
+  assert.equal(ok.message.route.operation, "upload");
+  assert.ok(!decode(answer({ source: "edged", group: "user" })).ok);
+  assert.ok(!decode(answer({ source: "servicebus", group: "resource" })).ok);
+  assert.ok(!decode(answer({ source: "servicebus", group: "user" }, "")).ok);
+});

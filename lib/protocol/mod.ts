@@ -69,3 +69,20 @@ export {
 export { PendingRequests } from "./pending_requests.ts";
 export { toFrame } from "./ws_data.ts";
 export { type ReplyOutcome, replyOutcome } from "./reply_outcome.ts";
+export {
+  BUS_SOURCE,
+  contentText,
+  type HttpHeader,
+  httpRequestContent,
+  type HttpRequestWire,
+  httpResponseContent,
+  type HttpResponseWire,
+  MAX_HEADERS,
+  parseHttpRequest,
+  parseHttpResponse,
+  ROUTER_EVENTBUS_SOURCE,
+  ROUTER_SERVICEBUS_SOURCE,
+  SERVICEBUS_SOURCE,
+  SERVICEBUS_START,
+  SERVICEBUS_STOP,
+} from "./http_wire.ts";

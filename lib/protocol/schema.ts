@@ -87,12 +87,36 @@ export const RouteSchema = v.object({
   ),
 });
 
+/**
+ * KubeEdge's edgecore answers a ServiceBus call it could not make with no operation at all
+ * (edge/pkg/servicebus `buildErrorResponse`): such an answer (source `servicebus`, group `user`, naming its
+ * call in parent_msg_id) is read as the `upload` its other answers are. Nothing else may lack an operation.
+ */
+function serviceBusErrorAnswer(input: unknown): unknown {
+  if (typeof input !== "object" || input === null) return input;
+  const { header, route } = input as {
+    header?: { parent_msg_id?: unknown };
+    route?: Record<string, unknown>;
+  };
+  if (
+    route && (route.operation === undefined || route.operation === "") && route.source === "servicebus" &&
+    route.group === "user" && typeof header?.parent_msg_id === "string" && header.parent_msg_id !== ""
+  ) {
+    return { ...input, route: { ...route, operation: "upload" } };
+  }
+  return input;
+}
+
 /** Content stays `unknown` here: each handler validates the content it expects. Absent means null, as in Go. */
-export const MessageSchema: v.GenericSchema<unknown, Message> = v.object({
-  header: HeaderSchema,
-  route: RouteSchema,
-  content: v.optional(v.unknown(), null),
-});
+export const MessageSchema: v.GenericSchema<unknown, Message> = v.pipe(
+  v.unknown(),
+  v.transform(serviceBusErrorAnswer),
+  v.object({
+    header: HeaderSchema,
+    route: RouteSchema,
+    content: v.optional(v.unknown(), null),
+  }),
+);
 
 /** Every issue as `path: message`, joined with "; " (the root path reads "(root)"). */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {

@@ -46,6 +46,8 @@ export async function startCloud(
     ports?: CloudPorts;
     cloudHub?: Record<string, unknown>;
     cloudStream?: Record<string, unknown>;
+    /** modules.router, e.g. { enable: true, address: "127.0.0.1", port }. */
+    router?: Record<string, unknown>;
     /** Merged into kubeAPIConfig, e.g. { qps, burst }. */
     kubeAPIConfig?: Record<string, unknown>;
   } = {},
@@ -54,6 +56,7 @@ export async function startCloud(
   const ports = options.ports ?? { websocket: freePort(), https: freePort(), metrics: freePort() };
   const config = cloudConfig(cp, ports, options.cloudHub);
   if (options.cloudStream) Object.assign(config.modules, { cloudStream: options.cloudStream });
+  if (options.router) Object.assign(config.modules, { router: options.router });
   Object.assign(config.kubeAPIConfig, options.kubeAPIConfig);
   const core = await startCore(run, "cloudcore", config, { name });
   await core.waitForLog("cloudcore ready", 60_000);

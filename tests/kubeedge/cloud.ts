@@ -64,7 +64,7 @@ export async function startKubeEdgeCloud(
   run: RunDir,
   cp: ControlPlane,
   bins: KubeEdgeBinaries,
-  options: { deviceController?: boolean } = {},
+  options: { deviceController?: boolean; router?: { port: number; restTimeout?: number } } = {},
 ): Promise<KubeEdgeCloud> {
   const kubectl = kubectlFor(cp.kubeconfigPath);
   for (const crd of CRDS) await kubectl(["apply", "-f", join(bins.src, "build/crds", crd)]);
@@ -98,7 +98,14 @@ export async function startKubeEdgeCloud(
       deviceController: { enable: options.deviceController ?? false },
       dynamicController: { enable: false },
       taskManager: { enable: false },
-      router: { enable: false },
+      router: options.router
+        ? {
+          enable: true,
+          address: "127.0.0.1",
+          port: options.router.port,
+          restTimeout: options.router.restTimeout ?? 10,
+        }
+        : { enable: false },
       cloudStream: { enable: false },
       iptablesManager: { enable: false },
     },
