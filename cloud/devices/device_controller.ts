@@ -8,6 +8,10 @@
  * resourceVersion, so the newest wins. On every connect the node gets its whole membership
  * (`membership/detail`), from which it also drops devices it should no longer hold.
  *
+ * Full objects for DMI (objects.ts): the Device itself (`<ns>/device/<name>`, on binding and on spec changes,
+ * a delete when it leaves the node) and its DeviceModel (`<ns>/devicemodel/<name>`, to every node holding a
+ * Device of it), as KubeEdge v1.23 sends them; both again on every connect.
+ *
  * Up: `update device/<ns>/<name>/twin/edge_updated` and `update device/<ns>/<name>/state/update` from node X
  * are served only for Devices bound to X, and written to the status subresource at most once per device
  * per second (see StatusWriter). The reply is `response` "OK", after which the edge forgets the report.
@@ -22,6 +26,7 @@ import { apiStatusOf } from "../kube/mod.ts";
 import { DeviceInformers } from "./informers.ts";
 import type { ReflectorTiming, WatchEvent } from "../kube/mod.ts";
 import { StatusWriter } from "./status_writer.ts";
+import { NodeModels, objectDelivery, specFingerprint } from "./objects.ts";
 import { createEdgeReportHandler } from "./edge_reports.ts";
 import {
   desiredFingerprint,
@@ -70,6 +75,8 @@ interface Binding {
   readonly modelKey: string;
   readonly membership: string;
   readonly desired: string;
+  /** The Device's uid and spec: a change sends the object again. */
+  readonly spec: string;
 }
 
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -143,6 +150,23 @@ export function createDeviceController(options: DeviceControllerOptions): Device
     });
   };
 
+  const models = new NodeModels((node, delivery) => send(node, "object", delivery));
+  /** The models `node` should hold: those of its Devices that exist. */
+  const syncModels = (node: string) => {
+    const wanted = new Map<string, DeviceModelResource>();
+    for (const [k, binding] of bindings) {
+      if (binding.node !== node || wanted.has(binding.modelKey)) continue;
+      const device = cachedDevice(k);
+      const model = device && modelOf(device);
+      if (model) wanted.set(binding.modelKey, model);
+    }
+    models.sync(node, wanted);
+  };
+  const sendObject = (node: string, operation: "insert" | "update" | "delete", device: DeviceResource) => {
+    const delivery = objectDelivery("device", operation, device);
+    if (delivery) send(node, "object", delivery);
+  };
+
   const onDevice = (event: WatchEvent, device: DeviceResource) => {
     const k = key(device);
     const previous = bindings.get(k);
@@ -153,6 +177,12 @@ export function createDeviceController(options: DeviceControllerOptions): Device
       sendRemoval(k, previous, rv);
       bindings.delete(k);
       writer.forget(k);
+      sendObject(
+        previous.node,
+        "delete",
+        previous.uid === uid ? device : { ...device, metadata: { ...device.metadata, uid: previous.uid } },
+      );
+      syncModels(previous.node);
     }
     if (!node) return;
     const wire = wireDevice(device, modelOf(device), Date.now());
@@ -162,9 +192,12 @@ export function createDeviceController(options: DeviceControllerOptions): Device
       modelKey: modelKeyOf(device),
       membership: membershipFingerprint(wire),
       desired: desiredFingerprint(wire),
+      spec: specFingerprint(device),
     };
     const current = bindings.get(k);
     bindings.set(k, binding);
+    syncModels(node);
+    if (!current || current.spec !== binding.spec) sendObject(node, current ? "update" : "insert", device);
     if (!current || current.membership !== binding.membership) {
       // The membership carries the desired values too.
       send(node, "membership", {
@@ -179,11 +212,14 @@ export function createDeviceController(options: DeviceControllerOptions): Device
 
   const onModel = (_event: WatchEvent, model: DeviceModelResource) => {
     const modelKey = key(model);
+    const nodes = new Set<string>();
     for (const [k, binding] of bindings) {
       if (binding.modelKey !== modelKey) continue;
+      nodes.add(binding.node);
       const device = cachedDevice(k);
       if (device) onDevice("update", device);
     }
+    for (const node of nodes) syncModels(node);
   };
 
   const informers = new DeviceInformers(
@@ -246,12 +282,19 @@ export function createDeviceController(options: DeviceControllerOptions): Device
       void syncedPromise.then((ok) => {
         if (!ok) return;
         const devices = [];
+        const objects = [];
         for (const [k, binding] of bindings) {
           if (binding.node !== node) continue;
           const device = cachedDevice(k);
           if (device) devices.push(wireDevice(device, modelOf(device), Date.now()));
+          if (device) objects.push(device);
         }
         send(node, "detail", { message: membershipDetailMessage(devices), uid: `membership-detail/${node}` });
+        // The edge prunes what the detail does not list; then the objects come again (the edge keeps
+        // those it holds at the same resourceVersion).
+        models.reset(node);
+        syncModels(node);
+        for (const device of objects) sendObject(node, "insert", device);
       });
     },
     handleEdgeMessage,
