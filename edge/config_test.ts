@@ -41,7 +41,11 @@ Deno.test("edgecore defaults match KubeEdge's", () => {
   });
   assert.deepEqual(metaManager.metaServer, { enable: true, server: "127.0.0.1:10550" });
   assert.equal(deviceTwin.enable, true);
-  assert.equal(deviceTwin.dmiSockPath, "/etc/kubeedge", "KubeEdge's DMISockPath default (constants.KubeEdgePath)");
+  assert.equal(
+    deviceTwin.dmiSockPath,
+    "/etc/kubeedge",
+    "KubeEdge's DMISockPath default (constants.KubeEdgePath)",
+  );
 });
 
 Deno.test("the default edgecore config printed as YAML parses back to the same config", () => {
