@@ -79,6 +79,7 @@ interface Binding {
   readonly spec: string;
 }
 
+const DETAIL_REFRESH_MS = 200;
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 export function createDeviceController(options: DeviceControllerOptions): DeviceController {
@@ -167,6 +168,37 @@ export function createDeviceController(options: DeviceControllerOptions): Device
     if (delivery) send(node, "object", delivery);
   };
 
+  /** Queues the node's whole membership; returns its Devices. */
+  const sendDetail = (node: string): DeviceResource[] => {
+    const devices = [];
+    const objects: DeviceResource[] = [];
+    for (const [k, binding] of bindings) {
+      if (binding.node !== node) continue;
+      const device = cachedDevice(k);
+      if (!device) continue;
+      devices.push(wireDevice(device, modelOf(device), Date.now()));
+      objects.push(device);
+    }
+    send(node, "detail", { message: membershipDetailMessage(devices), uid: `membership-detail/${node}` });
+    return objects;
+  };
+  // A KubeEdge edge never acks twin messages, so the hub writes its detail again every resend interval: it
+  // must then say what the node holds now, or it removes the devices added since the connect. So a change
+  // of a node's membership queues a fresh detail (at most one per node per DETAIL_REFRESH_MS); for a kedge
+  // edge, which acks it, it is one more idempotent message.
+  const detailDue = new Set<string>();
+  let detailTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshDetail = (node: string) => {
+    if (!synced || stopped) return;
+    detailDue.add(node);
+    detailTimer ??= setTimeout(() => {
+      detailTimer = undefined;
+      const nodes = [...detailDue];
+      detailDue.clear();
+      if (!stopped) { for (const n of nodes) sendDetail(n); }
+    }, DETAIL_REFRESH_MS);
+  };
+
   const onDevice = (event: WatchEvent, device: DeviceResource) => {
     const k = key(device);
     const previous = bindings.get(k);
@@ -175,6 +207,7 @@ export function createDeviceController(options: DeviceControllerOptions): Device
     const node = event === "delete" ? "" : device.spec?.nodeName ?? "";
     if (previous && (previous.node !== node || previous.uid !== uid)) {
       sendRemoval(k, previous, rv);
+      refreshDetail(previous.node);
       bindings.delete(k);
       writer.forget(k);
       sendObject(
@@ -205,6 +238,7 @@ export function createDeviceController(options: DeviceControllerOptions): Device
         uid: `${uid}/membership`,
         resourceVersion: rv,
       });
+      refreshDetail(node);
     } else if (current.desired !== binding.desired) {
       send(node, "twin", { message: desiredMessage(wire, rv), uid, resourceVersion: rv });
     }
@@ -264,6 +298,7 @@ export function createDeviceController(options: DeviceControllerOptions): Device
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    clearTimeout(detailTimer);
     settle(false);
     await informers.stop();
     await writer.stop();
@@ -281,15 +316,7 @@ export function createDeviceController(options: DeviceControllerOptions): Device
     onEdgeConnected(node) {
       void syncedPromise.then((ok) => {
         if (!ok) return;
-        const devices = [];
-        const objects = [];
-        for (const [k, binding] of bindings) {
-          if (binding.node !== node) continue;
-          const device = cachedDevice(k);
-          if (device) devices.push(wireDevice(device, modelOf(device), Date.now()));
-          if (device) objects.push(device);
-        }
-        send(node, "detail", { message: membershipDetailMessage(devices), uid: `membership-detail/${node}` });
+        const objects = sendDetail(node);
         // The edge prunes what the detail does not list; then the objects come again (the edge keeps
         // those it holds at the same resourceVersion).
         models.reset(node);
