@@ -13,10 +13,11 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../lib/log.ts";
-import { DEVICE_STATES, type DeviceState, type DeviceTwin, RequestError, type Twins } from "../twin/mod.ts";
+import type { DeviceTwin } from "../twin/mod.ts";
 import { modelIdOf, protocolOf, toPbDevice, toPbDeviceModel } from "./convert.ts";
 import { MapperClient, type MapperMethod } from "./mapper_client.ts";
 import type { MapperRecord, MapperTable } from "./mapper_table.ts";
+import { DmiError, reportStates, reportStatus } from "./reports.ts";
 import type {
   PbDevice,
   PbDeviceModel,
@@ -38,6 +39,8 @@ export interface DmiLimits {
   readonly maxQueuedCalls: number;
 }
 
+export { DmiError };
+
 export const DEFAULT_DMI_LIMITS: DmiLimits = {
   maxMessageBytes: 4 * 1024 * 1024,
   maxMappers: 64,
@@ -45,14 +48,6 @@ export const DEFAULT_DMI_LIMITS: DmiLimits = {
   callTimeoutMs: 5_000,
   maxQueuedCalls: 10_000,
 };
-
-/** A refused DMI request: `code` is the gRPC status the mapper gets. */
-export class DmiError extends Error {
-  override readonly name = "DmiError";
-  constructor(readonly code: grpc.status, message: string) {
-    super(message);
-  }
-}
 
 export interface DmiManagerOptions {
   readonly table: MapperTable;
@@ -210,49 +205,14 @@ export class DmiManager {
     return { modelList, deviceList };
   }
 
-  async reportStatus(request: PbReportDeviceStatusRequest): Promise<void> {
-    const id = this.#deviceId(request.deviceNamespace, request.deviceName, "report device status");
-    const twins = request.reportedDevice?.twins ?? [];
-    if (twins.length === 0) {
-      throw new DmiError(grpc.status.INVALID_ARGUMENT, `Cannot report device status of ${id}: no twins`);
-    }
-    const update: Twins = {};
-    for (const twin of twins) {
-      if (!twin.propertyName) {
-        throw new DmiError(
-          grpc.status.INVALID_ARGUMENT,
-          `Cannot report device status of ${id}: a twin without propertyName`,
-        );
-      }
-      if (!twin.reported) continue;
-      const at = Number(twin.reported.metadata?.timestamp);
-      update[twin.propertyName] = {
-        actual: {
-          value: twin.reported.value,
-          metadata: { timestamp: Number.isFinite(at) && at > 0 ? at : Date.now() },
-        },
-      };
-    }
-    if (Object.keys(update).length === 0) return;
-    await this.#twinCall(id, "report device status", (twin) => twin.reportFromMapper(id, update));
+  /** ReportDeviceStatus: the twins' reported values into the device twin (reports.ts). */
+  reportStatus(request: PbReportDeviceStatusRequest): Promise<void> {
+    return reportStatus(this.#o.twin, request);
   }
 
-  async reportStates(request: PbReportDeviceStatesRequest): Promise<void> {
-    const id = this.#deviceId(request.deviceNamespace, request.deviceName, "report device states");
-    const state = request.state;
-    if (!(DEVICE_STATES as readonly string[]).includes(state)) {
-      throw new DmiError(
-        grpc.status.INVALID_ARGUMENT,
-        `Cannot report device states of ${id}: state ${JSON.stringify(state.slice(0, 40))} is not one of ${
-          DEVICE_STATES.join(", ")
-        }`,
-      );
-    }
-    await this.#twinCall(
-      id,
-      "report device states",
-      (twin) => twin.stateFromMapper(id, state as DeviceState),
-    );
+  /** ReportDeviceStates: the device's state into the device twin (reports.ts). */
+  reportStates(request: PbReportDeviceStatesRequest): Promise<void> {
+    return reportStates(this.#o.twin, request);
   }
 
   close(): void {
@@ -263,34 +223,6 @@ export class DmiManager {
   /** Resolves once every mapper's queued calls have finished (tests). */
   async idle(): Promise<void> {
     await Promise.all([...this.#mappers.values()].map((m) => m.client.idle()));
-  }
-
-  #deviceId(namespace: string, name: string, what: string): string {
-    if (!name || name.length > MAX_NAME || namespace.length > 63) {
-      throw new DmiError(
-        grpc.status.INVALID_ARGUMENT,
-        `Cannot ${what}: bad device name ${JSON.stringify(name.slice(0, 80))}`,
-      );
-    }
-    return `${namespace || "default"}/${name}`;
-  }
-
-  async #twinCall(id: string, what: string, call: (twin: DeviceTwin) => Promise<void>): Promise<void> {
-    const twin = await this.#o.twin();
-    if (!twin) {
-      throw new DmiError(grpc.status.UNAVAILABLE, `Cannot ${what} of ${id}: the device twin is not running`);
-    }
-    try {
-      await call(twin);
-    } catch (error) {
-      if (!(error instanceof RequestError)) throw error;
-      const code = error.code === 404
-        ? grpc.status.NOT_FOUND
-        : error.code === 413
-        ? grpc.status.RESOURCE_EXHAUSTED
-        : grpc.status.INVALID_ARGUMENT;
-      throw new DmiError(code, error.message);
-    }
   }
 
   #connect(record: MapperRecord): Mapper {
