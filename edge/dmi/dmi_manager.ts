@@ -91,6 +91,8 @@ export class DmiManager {
     for (const record of this.#o.table.all()) {
       const mapper = this.#connect(record);
       for (const [id, device] of this.#devices) {
+        // Not GetDevice first: the mapper-framework's GetDevice panics (reflect on a pointer) and kills the
+        // mapper; its RegisterDevice of a device it holds answers at once.
         if (protocolOf(device) === record.protocol) this.#give(mapper, id, device, "RegisterDevice");
       }
     }
