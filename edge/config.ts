@@ -136,6 +136,17 @@ export const EdgeCoreConfigSchema = v.strictObject({
     }),
     deviceTwin: section({
       enable: bool(true),
+      /**
+       * Where the DMI socket `dmi.sock` is served for mappers (KubeEdge's key and default; a value ending in
+       * `.sock` is an older form whose folder is used). docs/devices.md.
+       */
+      dmiSockPath: str("/etc/kubeedge"),
+      /** Largest DMI gRPC message in either direction. */
+      dmiMaxMessageBytes: positiveInt(4 * MiB, 64 * MiB),
+      /** Mappers that may register at most (one per protocol). */
+      dmiMaxMappers: positiveInt(64, 10_000),
+      /** Deadline of each call into a mapper, in milliseconds. */
+      dmiCallTimeoutMs: positiveInt(5_000, 600_000),
     }),
     /** Calls apps on this box for the cloud's rest -> servicebus rules (docs/router.md). Off, as upstream. */
     serviceBus: section({

@@ -40,7 +40,12 @@ Deno.test("edgecore defaults match KubeEdge's", () => {
     mqttQOS: 0,
   });
   assert.deepEqual(metaManager.metaServer, { enable: true, server: "127.0.0.1:10550" });
-  assert.deepEqual(deviceTwin, { enable: true });
+  assert.equal(deviceTwin.enable, true);
+  assert.equal(
+    deviceTwin.dmiSockPath,
+    "/etc/kubeedge",
+    "KubeEdge's DMISockPath default (constants.KubeEdgePath)",
+  );
   // KubeEdge's ServiceBus keys and defaults (off, 127.0.0.1:9060, 60 s), then kedge's limits.
   assert.deepEqual(c.modules.serviceBus, {
     enable: false,

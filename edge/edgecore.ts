@@ -23,6 +23,7 @@ import { NodeAgent } from "./node/node_agent.ts";
 import { readNodeFacts } from "./node/node_info.ts";
 import { createCriClient } from "./cri/mod.ts";
 import { startEdgeDevices } from "./devices/mod.ts";
+import { startDmi } from "./dmi/mod.ts";
 import { type PodManager, type PodSource, startPodManager, staticPodSource } from "./pods/mod.ts";
 import { EdgeStore } from "./store/mod.ts";
 import { startEdgeServers } from "./streaming.ts";
@@ -151,6 +152,15 @@ export async function startEdgeCore(
     closers.push(() => devices.close());
     const router = startEdgeRouter({ bus: devices.bus, hub, config, nodeName, log, registry });
     closers.push(() => router.close());
+    if (config.modules.deviceTwin.enable) {
+      // Mappers over DMI (docs/devices.md). A socket that cannot be served leaves MQTT devices working.
+      try {
+        const dmi = await startDmi({ store, devices, config, log, registry });
+        closers.push(() => dmi.close());
+      } catch (error) {
+        log.error("dmi not started", { error });
+      }
+    }
     objects.tokens = new ServiceAccountTokens(hub, log.child({ module: "tokens" }));
     objects.fetcher = objectFetcher(
       hub,

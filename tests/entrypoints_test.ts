@@ -181,6 +181,7 @@ Deno.test("edgecore run logs 'edgecore started' as a JSON line and exits 0 on SI
         // Free ports, never the defaults (10350, 10550, 1883, 1884): an edgecore may run on this machine.
         `  edgeStream: {server: "127.0.0.1:${freePort()}"}\n` +
         `  metaManager: {metaServer: {server: "127.0.0.1:${freePort()}"}}\n` +
+        `  deviceTwin: {dmiSockPath: ${dir}/dmi}\n` +
         `  eventBus: {mqttMode: 0, mqttServerInternal: "tcp://127.0.0.1:${freePort()}", ` +
         `mqttServerExternal: "tcp://127.0.0.1:${freePort()}"}\n`,
     );

@@ -275,6 +275,7 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
           server: `127.0.0.1:${freePort()}`,
         };
         config.modules.metaManager = { metaServer: { enable: true, server: `127.0.0.1:${freePort()}` } };
+        config.modules.deviceTwin = { ...config.modules.deviceTwin, dmiSockPath: join(root, "etc/kubeedge") };
         await Deno.writeTextFile(rootConfig, stringify(config));
         config.modules.edged = {
           ...config.modules.edged,

@@ -1,7 +1,11 @@
 /**
- * The CRDs of devices.kubeedge.io/v1beta1, Device and DeviceModel, as KubeEdge ships them (fields as in
- * KubeEdge's v1beta1 API), embedded so that nothing is read from disk at run time. Apply with
- * `kubectl apply -f -` or the apiextensions API; `DEVICE_CRDS` holds both.
+ * The CRDs of devices.kubeedge.io/v1beta1, Device and DeviceModel, as KubeEdge v1.23.1 ships them
+ * (build/crds/devices/devices_v1beta1_{device,devicemodel}.yaml, every field and validation of the v1beta1
+ * version; descriptions left out), embedded so that nothing is read from disk at run time. Where kedge differs
+ * (docs/devices.md): the Device has a status subresource, and its status spells out the fields kedge writes
+ * (`twins`, `state`, `lastOnlineTime`) beside KubeEdge's `reportCycle`/`reportToCloud`; it still keeps unknown
+ * status fields, as KubeEdge's does. The v1alpha2 versions KubeEdge still serves are not served.
+ * Apply with `kubectl apply -f -` or the apiextensions API; `DEVICE_CRDS_YAML` holds both.
  */
 
 export const DEVICES_GROUP = "devices.kubeedge.io";
@@ -21,12 +25,8 @@ spec:
   scope: Namespaced
   versions:
     - name: v1beta1
-      served: true
-      storage: true
       schema:
         openAPIV3Schema:
-          description: DeviceModel is the schema for the device model API.
-          type: object
           properties:
             apiVersion:
               type: string
@@ -35,37 +35,54 @@ spec:
             metadata:
               type: object
             spec:
-              description: DeviceModelSpec defines the model for a device.
-              type: object
               properties:
-                protocol:
-                  description: Protocol name used by the device.
-                  type: string
                 properties:
-                  description: Properties the devices of this model have.
-                  type: array
                   items:
-                    type: object
-                    required:
-                      - name
                     properties:
-                      name:
+                      accessMode:
+                        enum:
+                          - ReadWrite
+                          - ReadOnly
                         type: string
                       description:
                         type: string
-                      type:
-                        description: Type of the property's value.
+                      maximum:
                         type: string
-                        enum: [INT, FLOAT, DOUBLE, STRING, BOOLEAN, BYTES, STREAM]
-                      accessMode:
-                        type: string
-                        enum: [ReadWrite, ReadOnly]
                       minimum:
                         type: string
-                      maximum:
+                      name:
+                        type: string
+                      type:
+                        enum:
+                          - INT
+                          - FLOAT
+                          - DOUBLE
+                          - STRING
+                          - BOOLEAN
+                          - BYTES
+                          - STREAM
                         type: string
                       unit:
                         type: string
+                      visitors:
+                        properties:
+                          configData:
+                            type: object
+                            x-kubernetes-preserve-unknown-fields: true
+                          protocolName:
+                            type: string
+                        type: object
+                    type: object
+                  type: array
+                protocol:
+                  type: string
+                protocolConfigData:
+                  type: object
+                  x-kubernetes-preserve-unknown-fields: true
+              type: object
+          type: object
+      served: true
+      storage: true
 `;
 
 export const DEVICE_CRD_YAML = `apiVersion: apiextensions.k8s.io/v1
@@ -82,14 +99,10 @@ spec:
   scope: Namespaced
   versions:
     - name: v1beta1
-      served: true
-      storage: true
       subresources:
         status: {}
       schema:
         openAPIV3Schema:
-          description: Device is the schema for the devices API.
-          type: object
           properties:
             apiVersion:
               type: string
@@ -98,110 +111,219 @@ spec:
             metadata:
               type: object
             spec:
-              description: DeviceSpec is the desired state of a device.
-              type: object
               properties:
                 deviceModelRef:
-                  description: The DeviceModel this device follows.
-                  type: object
                   properties:
                     name:
+                      default: ""
                       type: string
-                nodeName:
-                  description: The edge node the device is bound to.
-                  type: string
-                protocol:
                   type: object
-                  properties:
-                    protocolName:
-                      type: string
-                    configData:
-                      type: object
-                      x-kubernetes-preserve-unknown-fields: true
-                properties:
-                  type: array
+                  x-kubernetes-map-type: atomic
+                methods:
                   items:
-                    type: object
-                    required:
-                      - name
                     properties:
+                      description:
+                        type: string
                       name:
                         type: string
+                      propertyNames:
+                        items:
+                          type: string
+                        type: array
+                    type: object
+                  type: array
+                nodeName:
+                  type: string
+                properties:
+                  items:
+                    properties:
+                      collectCycle:
+                        format: int64
+                        type: integer
                       desired:
-                        description: The value the cloud wants; the edge sends it to the mapper as a delta.
-                        type: object
                         properties:
-                          value:
-                            type: string
                           metadata:
-                            type: object
                             additionalProperties:
                               type: string
-                      visitors:
-                        type: object
-                        properties:
-                          protocolName:
+                            type: object
+                          value:
                             type: string
+                        required:
+                          - value
+                        type: object
+                      name:
+                        type: string
+                      pushMethod:
+                        properties:
+                          anomalyDetection:
+                            type: object
+                            x-kubernetes-preserve-unknown-fields: true
+                          dbMethod:
+                            properties:
+                              TDEngine:
+                                properties:
+                                  TDEngineClientConfig:
+                                    properties:
+                                      addr:
+                                        type: string
+                                      dbName:
+                                        type: string
+                                    type: object
+                                type: object
+                              influxdb2:
+                                properties:
+                                  influxdb2ClientConfig:
+                                    properties:
+                                      bucket:
+                                        type: string
+                                      org:
+                                        type: string
+                                      url:
+                                        type: string
+                                    type: object
+                                  influxdb2DataConfig:
+                                    properties:
+                                      fieldKey:
+                                        type: string
+                                      measurement:
+                                        type: string
+                                      tag:
+                                        additionalProperties:
+                                          type: string
+                                        type: object
+                                    type: object
+                                type: object
+                              mysql:
+                                properties:
+                                  mysqlClientConfig:
+                                    properties:
+                                      addr:
+                                        type: string
+                                      database:
+                                        type: string
+                                      userName:
+                                        type: string
+                                    type: object
+                                type: object
+                              redis:
+                                properties:
+                                  redisClientConfig:
+                                    properties:
+                                      addr:
+                                        type: string
+                                      db:
+                                        type: integer
+                                      minIdleConns:
+                                        type: integer
+                                      poolsize:
+                                        type: integer
+                                    type: object
+                                type: object
+                            type: object
+                          http:
+                            properties:
+                              hostName:
+                                type: string
+                              port:
+                                format: int64
+                                type: integer
+                              requestPath:
+                                type: string
+                              timeout:
+                                format: int64
+                                type: integer
+                            type: object
+                          mqtt:
+                            properties:
+                              address:
+                                type: string
+                              qos:
+                                format: int32
+                                type: integer
+                              retained:
+                                type: boolean
+                              topic:
+                                type: string
+                            type: object
+                          otel:
+                            properties:
+                              endpointURL:
+                                type: string
+                            type: object
+                        type: object
+                      reportCycle:
+                        format: int64
+                        type: integer
+                      reportToCloud:
+                        type: boolean
+                      visitors:
+                        properties:
                           configData:
                             type: object
                             x-kubernetes-preserve-unknown-fields: true
-                      reportCycle:
-                        type: integer
-                        format: int64
-                      collectCycle:
-                        type: integer
-                        format: int64
-                      reportToCloud:
-                        type: boolean
-                      pushMethod:
+                          protocolName:
+                            type: string
                         type: object
-                        x-kubernetes-preserve-unknown-fields: true
-                methods:
-                  type: array
-                  items:
                     type: object
-                    properties:
-                      name:
-                        type: string
-                      description:
-                        type: string
-                      propertyNames:
-                        type: array
-                        items:
-                          type: string
-            status:
-              description: DeviceStatus is what the edge reports.
+                  type: array
+                protocol:
+                  properties:
+                    configData:
+                      type: object
+                      x-kubernetes-preserve-unknown-fields: true
+                    protocolName:
+                      type: string
+                  type: object
+                stateReport:
+                  properties:
+                    reportCycle:
+                      format: int64
+                      type: integer
+                    reportToCloud:
+                      type: boolean
+                  type: object
               type: object
+            status:
               properties:
+                lastOnlineTime:
+                  type: string
+                reportCycle:
+                  format: int64
+                  type: integer
+                reportToCloud:
+                  type: boolean
+                state:
+                  type: string
                 twins:
-                  type: array
                   items:
-                    type: object
                     properties:
+                      observedDesired:
+                        properties:
+                          metadata:
+                            additionalProperties:
+                              type: string
+                            type: object
+                          value:
+                            type: string
+                        type: object
                       propertyName:
                         type: string
                       reported:
-                        type: object
                         properties:
-                          value:
-                            type: string
                           metadata:
-                            type: object
                             additionalProperties:
                               type: string
-                      observedDesired:
-                        type: object
-                        properties:
+                            type: object
                           value:
                             type: string
-                          metadata:
-                            type: object
-                            additionalProperties:
-                              type: string
-                state:
-                  type: string
-                lastOnlineTime:
-                  type: string
+                        type: object
+                    type: object
+                  type: array
+              type: object
+              x-kubernetes-preserve-unknown-fields: true
+          type: object
+      served: true
+      storage: true
 `;
 
 /** Both CRDs, DeviceModel first (a Device refers to a model). */

@@ -102,7 +102,9 @@ const model = {
       minimum: "-50",
       maximum: "150",
       unit: "C",
+      visitors: { protocolName: "modbus", configData: { register: "HoldingRegister", offset: 2 } },
     }],
+    protocolConfigData: { slaveID: 1 },
   },
 };
 
@@ -121,9 +123,13 @@ const device = {
       reportCycle: 10000,
       collectCycle: 10000,
       reportToCloud: true,
-      pushMethod: { mqtt: { topic: "t" } },
+      pushMethod: {
+        mqtt: { address: "tcp://127.0.0.1:1883", topic: "t", qos: 0, retained: false },
+        dbMethod: { influxdb2: { influxdb2ClientConfig: { url: "http://i", org: "o", bucket: "b" } } },
+      },
     }],
-    methods: [{ name: "set", propertyNames: ["temperature"] }],
+    methods: [{ name: "set", description: "sets it", propertyNames: ["temperature"] }],
+    stateReport: { reportCycle: 1000, reportToCloud: true },
   },
   status: {
     twins: [{ propertyName: "temperature", reported: { value: "21", metadata: { timestamp: "1" } } }],

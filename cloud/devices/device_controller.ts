@@ -8,6 +8,10 @@
  * resourceVersion, so the newest wins. On every connect the node gets its whole membership
  * (`membership/detail`), from which it also drops devices it should no longer hold.
  *
+ * Full objects for DMI (objects.ts): the Device itself (`<ns>/device/<name>`, on binding and on spec changes,
+ * a delete when it leaves the node) and its DeviceModel (`<ns>/devicemodel/<name>`, to every node holding a
+ * Device of it), as KubeEdge v1.23 sends them; both again on every connect.
+ *
  * Up: `update device/<ns>/<name>/twin/edge_updated` and `update device/<ns>/<name>/state/update` from node X
  * are served only for Devices bound to X, and written to the status subresource at most once per device
  * per second (see StatusWriter). The reply is `response` "OK", after which the edge forgets the report.
@@ -22,6 +26,7 @@ import { apiStatusOf } from "../kube/mod.ts";
 import { DeviceInformers } from "./informers.ts";
 import type { ReflectorTiming, WatchEvent } from "../kube/mod.ts";
 import { StatusWriter } from "./status_writer.ts";
+import { NodeModels, objectDelivery, specFingerprint } from "./objects.ts";
 import { createEdgeReportHandler } from "./edge_reports.ts";
 import {
   desiredFingerprint,
@@ -70,8 +75,11 @@ interface Binding {
   readonly modelKey: string;
   readonly membership: string;
   readonly desired: string;
+  /** The Device's uid and spec: a change sends the object again. */
+  readonly spec: string;
 }
 
+const DETAIL_REFRESH_MS = 200;
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 export function createDeviceController(options: DeviceControllerOptions): DeviceController {
@@ -143,6 +151,54 @@ export function createDeviceController(options: DeviceControllerOptions): Device
     });
   };
 
+  const models = new NodeModels((node, delivery) => send(node, "object", delivery));
+  /** The models `node` should hold: those of its Devices that exist. */
+  const syncModels = (node: string) => {
+    const wanted = new Map<string, DeviceModelResource>();
+    for (const [k, binding] of bindings) {
+      if (binding.node !== node || wanted.has(binding.modelKey)) continue;
+      const device = cachedDevice(k);
+      const model = device && modelOf(device);
+      if (model) wanted.set(binding.modelKey, model);
+    }
+    models.sync(node, wanted);
+  };
+  const sendObject = (node: string, operation: "insert" | "update" | "delete", device: DeviceResource) => {
+    const delivery = objectDelivery("device", operation, device);
+    if (delivery) send(node, "object", delivery);
+  };
+
+  /** Queues the node's whole membership; returns its Devices. */
+  const sendDetail = (node: string): DeviceResource[] => {
+    const devices = [];
+    const objects: DeviceResource[] = [];
+    for (const [k, binding] of bindings) {
+      if (binding.node !== node) continue;
+      const device = cachedDevice(k);
+      if (!device) continue;
+      devices.push(wireDevice(device, modelOf(device), Date.now()));
+      objects.push(device);
+    }
+    send(node, "detail", { message: membershipDetailMessage(devices), uid: `membership-detail/${node}` });
+    return objects;
+  };
+  // A KubeEdge edge never acks twin messages, so the hub writes its detail again every resend interval: it
+  // must then say what the node holds now, or it removes the devices added since the connect. So a change
+  // of a node's membership queues a fresh detail (at most one per node per DETAIL_REFRESH_MS); for a kedge
+  // edge, which acks it, it is one more idempotent message.
+  const detailDue = new Set<string>();
+  let detailTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshDetail = (node: string) => {
+    if (!synced || stopped) return;
+    detailDue.add(node);
+    detailTimer ??= setTimeout(() => {
+      detailTimer = undefined;
+      const nodes = [...detailDue];
+      detailDue.clear();
+      if (!stopped) { for (const n of nodes) sendDetail(n); }
+    }, DETAIL_REFRESH_MS);
+  };
+
   const onDevice = (event: WatchEvent, device: DeviceResource) => {
     const k = key(device);
     const previous = bindings.get(k);
@@ -151,8 +207,15 @@ export function createDeviceController(options: DeviceControllerOptions): Device
     const node = event === "delete" ? "" : device.spec?.nodeName ?? "";
     if (previous && (previous.node !== node || previous.uid !== uid)) {
       sendRemoval(k, previous, rv);
+      refreshDetail(previous.node);
       bindings.delete(k);
       writer.forget(k);
+      sendObject(
+        previous.node,
+        "delete",
+        previous.uid === uid ? device : { ...device, metadata: { ...device.metadata, uid: previous.uid } },
+      );
+      syncModels(previous.node);
     }
     if (!node) return;
     const wire = wireDevice(device, modelOf(device), Date.now());
@@ -162,9 +225,12 @@ export function createDeviceController(options: DeviceControllerOptions): Device
       modelKey: modelKeyOf(device),
       membership: membershipFingerprint(wire),
       desired: desiredFingerprint(wire),
+      spec: specFingerprint(device),
     };
     const current = bindings.get(k);
     bindings.set(k, binding);
+    syncModels(node);
+    if (!current || current.spec !== binding.spec) sendObject(node, current ? "update" : "insert", device);
     if (!current || current.membership !== binding.membership) {
       // The membership carries the desired values too.
       send(node, "membership", {
@@ -172,6 +238,7 @@ export function createDeviceController(options: DeviceControllerOptions): Device
         uid: `${uid}/membership`,
         resourceVersion: rv,
       });
+      refreshDetail(node);
     } else if (current.desired !== binding.desired) {
       send(node, "twin", { message: desiredMessage(wire, rv), uid, resourceVersion: rv });
     }
@@ -179,11 +246,14 @@ export function createDeviceController(options: DeviceControllerOptions): Device
 
   const onModel = (_event: WatchEvent, model: DeviceModelResource) => {
     const modelKey = key(model);
+    const nodes = new Set<string>();
     for (const [k, binding] of bindings) {
       if (binding.modelKey !== modelKey) continue;
+      nodes.add(binding.node);
       const device = cachedDevice(k);
       if (device) onDevice("update", device);
     }
+    for (const node of nodes) syncModels(node);
   };
 
   const informers = new DeviceInformers(
@@ -228,6 +298,7 @@ export function createDeviceController(options: DeviceControllerOptions): Device
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    clearTimeout(detailTimer);
     settle(false);
     await informers.stop();
     await writer.stop();
@@ -245,13 +316,12 @@ export function createDeviceController(options: DeviceControllerOptions): Device
     onEdgeConnected(node) {
       void syncedPromise.then((ok) => {
         if (!ok) return;
-        const devices = [];
-        for (const [k, binding] of bindings) {
-          if (binding.node !== node) continue;
-          const device = cachedDevice(k);
-          if (device) devices.push(wireDevice(device, modelOf(device), Date.now()));
-        }
-        send(node, "detail", { message: membershipDetailMessage(devices), uid: `membership-detail/${node}` });
+        const objects = sendDetail(node);
+        // The edge prunes what the detail does not list; then the objects come again (the edge keeps
+        // those it holds at the same resourceVersion).
+        models.reset(node);
+        syncModels(node);
+        for (const device of objects) sendObject(node, "insert", device);
       });
     },
     handleEdgeMessage,

@@ -5,9 +5,9 @@
 import {
   ApiextensionsV1Api,
   type KubeConfig,
+  loadYaml,
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
-import { parse } from "yaml";
 import type { Logger } from "../../lib/log.ts";
 import { DEVICE_CRDS_YAML } from "../crds/mod.ts";
 import { isConflict } from "../kube/mod.ts";
@@ -22,7 +22,9 @@ const MAX_CONFLICT_RETRIES = 5;
 
 export async function installDeviceCrds(kc: KubeConfig, options: InstallCrdsOptions = {}): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  const wanted = DEVICE_CRDS_YAML.map((text) => parse(text) as V1CustomResourceDefinition);
+  // Read into client-node's typed model: its serializer writes only the model's fields, so a plain parsed
+  // object would lose `x-kubernetes-preserve-unknown-fields` (and with it every configData).
+  const wanted = DEVICE_CRDS_YAML.map((text) => loadYaml<V1CustomResourceDefinition>(text));
   for (const crd of wanted) await createOrUpdate(api, crd, options.log);
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (const crd of wanted) {

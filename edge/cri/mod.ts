@@ -13,3 +13,5 @@ export {
   GRPC_STATUS,
 } from "./client.ts";
 export type * from "./types.ts";
+/** The small proto3-text reader the CRI client uses; edge/dmi loads the DMI protocol with it too. */
+export { type ProtoJson, protoToJson } from "./proto_json.ts";

@@ -26,7 +26,7 @@ export interface ProtoJson {
 }
 
 const BLOCK = /\b(message|enum|service)\s+(\w+)\s*\{((?:[^{}]|\{\s*\})*)\}/g;
-const FIELD = /^(repeated\s+)?(map<\s*(\w+)\s*,\s*(\w+)\s*>|[\w.]+)\s+(\w+)\s*=\s*(\d+)$/;
+const FIELD = /^(repeated\s+)?(map<\s*(\w+)\s*,\s*([\w.]+)\s*>|[\w.]+)\s+(\w+)\s*=\s*(\d+)$/;
 const ENUM_VALUE = /^(\w+)\s*=\s*(\d+)$/;
 const RPC = /^rpc\s+(\w+)\s*\(\s*(\w+)\s*\)\s*returns\s*\(\s*(\w+)\s*\)\s*\{\s*\}$/;
 

@@ -9,6 +9,9 @@
  * await devices.onConnected();                             // after each connect
  * ```
  *
+ * Full Device and DeviceModel objects (`<ns>/device/<name>`, `<ns>/devicemodel/<name>`, group resource) are
+ * kept in the edge store (device_objects.ts) and handed to `onDeviceObjects` (DMI) after the commit.
+ *
  * The bus starts in the background (an external broker may take seconds to answer), so edgecore starts
  * without waiting for it; cloud messages and reports wait until it is up.
  */
@@ -26,11 +29,24 @@ import type { EdgeCoreConfig } from "../config.ts";
 import type { EdgeHub } from "../hub/mod.ts";
 import type { EdgeStore } from "../store/mod.ts";
 import { type DeviceTwin, startDeviceTwin } from "../twin/mod.ts";
-import { applyDesired, applyMembership, applyMembershipDetail } from "./cloud_messages.ts";
+import {
+  applyDesired,
+  applyMembership,
+  applyMembershipDetail,
+  MembershipDetailSchema,
+  splitId,
+} from "./cloud_messages.ts";
+import {
+  applyDeviceObject,
+  type DeviceObjectChange,
+  type DeviceObjectStore,
+  isDeviceObjectType,
+  pruneDeviceObjects,
+} from "./device_objects.ts";
 import { ReportUplink } from "./report_uplink.ts";
 
 export interface EdgeDevicesOptions {
-  readonly store: Pick<EdgeStore, "database">;
+  readonly store: Pick<EdgeStore, "database"> & DeviceObjectStore;
   readonly hub: Pick<EdgeHub, "connected" | "send" | "request">;
   readonly config: EdgeCoreConfig;
   readonly nodeName: string;
@@ -48,6 +64,10 @@ export interface EdgeDevices {
   handleCloudMessage(message: Message): Promise<boolean>;
   /** After a (re)connect: sends the unacknowledged reports, the latest value per property. */
   onConnected(): Promise<void>;
+  /** Called with every committed change of a Device or DeviceModel object (DMI listens here). */
+  onDeviceObjects(listener: (changes: readonly DeviceObjectChange[]) => void): void;
+  /** The started twin, once the bus is up (undefined when deviceTwin is disabled). */
+  twin(): Promise<DeviceTwin | undefined>;
   close(): Promise<void>;
 }
 
@@ -82,6 +102,18 @@ export function startEdgeDevices(options: EdgeDevicesOptions): EdgeDevices {
       }));
     } catch (error) {
       log.warn("upload to cloud dropped", { topic: topic.slice(0, 200), error });
+    }
+  };
+
+  const objectListeners: Array<(changes: readonly DeviceObjectChange[]) => void> = [];
+  const objectsChanged = (changes: readonly DeviceObjectChange[]) => {
+    if (changes.length === 0) return;
+    for (const listener of objectListeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        log.error("device object listener failed", { error });
+      }
     }
   };
 
@@ -167,8 +199,16 @@ export function startEdgeDevices(options: EdgeDevicesOptions): EdgeDevices {
       if (!parsed.ok) return false;
       const target = parsed.value;
       switch (target.kind) {
-        case "object":
-          return false;
+        case "object": {
+          const type = target.type;
+          if (!isDeviceObjectType(type)) return false;
+          const { outcome, change } = applyDeviceObject(options.store, { ...target, type }, message);
+          if (outcome === "ignored") {
+            log.warn("device object dropped", { resource: resource.slice(0, 300), operation });
+          }
+          if (change) objectsChanged([change]);
+          return true;
+        }
         case "membership":
           await handle(
             message,
@@ -179,6 +219,16 @@ export function startEdgeDevices(options: EdgeDevicesOptions): EdgeDevices {
                 ? applyMembership(twin, message.content)
                 : Promise.resolve(),
           );
+          if (target.subresource === MEMBERSHIP_DETAIL) {
+            const detail = v.safeParse(MembershipDetailSchema, message.content);
+            if (detail.success) {
+              const listed = new Set((detail.output.devices ?? []).map((d) => {
+                const { namespace, name } = splitId(d.id);
+                return `${namespace}/${name}`;
+              }));
+              objectsChanged(pruneDeviceObjects(options.store, listed));
+            }
+          }
           return true;
         case "twin":
           await handle(message, async (twin) => {
@@ -200,6 +250,12 @@ export function startEdgeDevices(options: EdgeDevicesOptions): EdgeDevices {
     async onConnected() {
       await ready.catch(() => {});
       await uplink.sendPending();
+    },
+    onDeviceObjects(listener) {
+      objectListeners.push(listener);
+    },
+    async twin() {
+      return (await ready.catch(() => undefined))?.twin;
     },
     async close() {
       closed = true;

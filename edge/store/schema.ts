@@ -53,6 +53,15 @@ const MIGRATIONS: string[] = [
      seq INTEGER NOT NULL,
      PRIMARY KEY (device_id, name)
    );`,
+  // Mappers registered over DMI (edge/dmi), one per protocol as upstream keys them: edgecore calls them
+  // again after a restart without waiting for them to register.
+  `CREATE TABLE dmi_mapper (
+     protocol TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     socket TEXT NOT NULL,
+     info TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -105,6 +114,7 @@ const JSON_COLUMNS = [
   ["device_attr", "metadata"],
   ["device_twin", "twin"],
   ["twin_report", "twin"],
+  ["dmi_mapper", "info"],
 ] as const;
 
 function applyMigrations(db: DatabaseSync, current: number): void {

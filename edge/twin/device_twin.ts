@@ -68,9 +68,21 @@ export interface DeviceTwin {
   pendingReports(): TwinReport[];
   /** The cloud has `report`; its values are forgotten unless newer ones came meanwhile. */
   ackReport(report: TwinReport): void;
+  /**
+   * Reported values from a mapper (DMI ReportDeviceStatus): the same path as an MQTT twin/update, with its
+   * checks; publishes update/document and update/delta. Throws RequestError (code 400, 404) when refused.
+   */
+  reportFromMapper(deviceId: string, twins: Twins): Promise<void>;
+  /** A device state from a mapper (DMI ReportDeviceStates). Throws RequestError when refused. */
+  stateFromMapper(deviceId: string, state: DeviceState): Promise<void>;
   devices(): DeviceInfo[];
   twins(deviceId: string): Twins | undefined;
   close(): Promise<void>;
+}
+
+function splitDeviceId(id: string): { namespace: string; name: string } {
+  const slash = id.indexOf("/");
+  return { namespace: id.slice(0, slash), name: id.slice(slash + 1) };
 }
 
 export async function startDeviceTwin(options: DeviceTwinOptions): Promise<DeviceTwin> {
@@ -141,6 +153,37 @@ export async function startDeviceTwin(options: DeviceTwinOptions): Promise<Devic
     }
   };
 
+  /** A box-side twin update (MQTT twin/update or a mapper's DMI report): checked, committed, reported. */
+  const updateFromBox = (namespace: string, name: string, twin: Twins, eventId?: string): Merged => {
+    const id = `${namespace}/${name}`;
+    knownDevice(id, "update twin");
+    const stored = store.twins(id);
+    const problem = typeProblem(stored, twin);
+    if (problem) throw new RequestError(CODE_BAD_REQUEST, `Cannot update twin: ${problem}`);
+    const total = new Set([...Object.keys(stored), ...Object.keys(twin)]).size;
+    if (total > limits.maxTwinsPerDevice) {
+      throw new RequestError(
+        CODE_BAD_REQUEST,
+        `Cannot update twin: more than ${limits.maxTwinsPerDevice} properties`,
+      );
+    }
+    const merged = mergeFromBox(stored, twin, now());
+    const hasReport = Object.keys(merged.reported).length > 0;
+    const seq = store.transaction(() => {
+      store.putTwins(id, merged.changed);
+      return hasReport ? store.putReports(id, merged.reported) : 0;
+    });
+    if (hasReport) deliverReport(report(namespace, name, merged.reported, seq, eventId));
+    return merged;
+  };
+  /** A device state from the box; online and ok (as upstream) set last_online. Returns last_online. */
+  const stateFromBox = (id: string, state: DeviceState): string => {
+    const row = knownDevice(id, "update state");
+    const lastOnline = state === "online" || state === "ok" ? new Date(now()).toISOString() : row.last_online;
+    store.setState(id, state, lastOnline);
+    return lastOnline;
+  };
+
   const handleDevice = async (topic: string, payload: Uint8Array) => {
     const target = parseDeviceTopic(topic);
     if (!target) return;
@@ -152,24 +195,7 @@ export async function startDeviceTwin(options: DeviceTwinOptions): Promise<Devic
         case "twin/update": {
           const request = read(updateSchema, payload, "update twin");
           eventId = request.event_id;
-          knownDevice(id, "update twin");
-          const stored = store.twins(id);
-          const problem = typeProblem(stored, request.twin);
-          if (problem) throw new RequestError(CODE_BAD_REQUEST, `Cannot update twin: ${problem}`);
-          const total = new Set([...Object.keys(stored), ...Object.keys(request.twin)]).size;
-          if (total > limits.maxTwinsPerDevice) {
-            throw new RequestError(
-              CODE_BAD_REQUEST,
-              `Cannot update twin: more than ${limits.maxTwinsPerDevice} properties`,
-            );
-          }
-          const merged = mergeFromBox(stored, request.twin, now());
-          const hasReport = Object.keys(merged.reported).length > 0;
-          const seq = store.transaction(() => {
-            store.putTwins(id, merged.changed);
-            return hasReport ? store.putReports(id, merged.reported) : 0;
-          });
-          if (hasReport) deliverReport(report(namespace, name, merged.reported, seq, eventId));
+          const merged = updateFromBox(namespace, name, request.twin, eventId);
           await publish(result, { ...meta(eventId), twin: merged.changed });
           await announce(namespace, name, merged, eventId);
           return;
@@ -184,9 +210,7 @@ export async function startDeviceTwin(options: DeviceTwinOptions): Promise<Devic
         case "state/update": {
           const request = read(StateUpdateSchema, payload, "update state");
           eventId = request.event_id;
-          const row = knownDevice(id, "update state");
-          const lastOnline = request.state === "online" ? new Date(now()).toISOString() : row.last_online;
-          store.setState(id, request.state, lastOnline);
+          const lastOnline = stateFromBox(id, request.state);
           await publish(result, {
             ...meta(eventId),
             device: { name, state: request.state, last_online: lastOnline },
@@ -308,6 +332,22 @@ export async function startDeviceTwin(options: DeviceTwinOptions): Promise<Devic
     ackReport(done) {
       store.ackReports(done.deviceId, Object.keys(done.content.twin), done.seq);
     },
+    reportFromMapper: (deviceId, twins) =>
+      serial(async () => {
+        const { namespace, name } = splitDeviceId(deviceId);
+        const twin = v.safeParse(desiredSchema, twins);
+        if (!twin.success) {
+          throw new RequestError(CODE_BAD_REQUEST, `Cannot update twin: ${twin.issues[0]?.message}`);
+        }
+        const merged = updateFromBox(namespace, name, twin.output);
+        await announce(namespace, name, merged);
+      }),
+    stateFromMapper: (deviceId, state) =>
+      serial(() => {
+        const lastOnline = stateFromBox(deviceId, state);
+        options.onState?.(deviceId, state, lastOnline);
+        return Promise.resolve();
+      }),
     devices: () => store.devices(),
     twins: (deviceId) => store.device(deviceId) ? store.twins(deviceId) : undefined,
     async close() {

@@ -25,3 +25,4 @@ export {
   type TwinVersion,
 } from "./types.ts";
 export { deviceSpecFromResource } from "./from_resource.ts";
+export { RequestError } from "./request.ts";

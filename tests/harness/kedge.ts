@@ -130,6 +130,8 @@ export async function joinEdge(
   // Local servers on free ports, so that several edgecores run side by side.
   config.modules.edgeStream = { ...config.modules.edgeStream, server: `127.0.0.1:${freePort()}` };
   config.modules.metaManager = { metaServer: { enable: true, server: `127.0.0.1:${freePort()}` } };
+  // Its own DMI socket folder (KubeEdge's default /etc/kubeedge is one per box).
+  config.modules.deviceTwin = { ...config.modules.deviceTwin, dmiSockPath: join(run.path, `${name}-dmi`) };
   config.log = { ...config.log, level: LOG_LEVEL };
   overrides(config);
   await Deno.writeTextFile(configFile, stringify(config));
