@@ -298,7 +298,12 @@ Deno.test("router: rest -> eventbus, eventbus -> rest, rest -> servicebus by kub
           );
           const before = posts.length;
           await mosquittoPub(mqttPort, "default/up", "beside-the-slow-ones", { record });
-          await waitFor("another rule's message meanwhile", async () => posts.length > before, 3_000, 50);
+          await waitFor(
+            "another rule's message meanwhile",
+            () => Promise.resolve(posts.length > before),
+            3_000,
+            50,
+          );
         } finally {
           release.resolve();
           await hanging.shutdown();
