@@ -238,6 +238,50 @@ spec:
       await waitFor("no running containers", async () => (await runningIds()).size === 0, 30_000, 500);
     });
 
+    await t.step(
+      "a pod for another OS is refused at admission: Failed with PodOSNotSupported, an event, nothing started",
+      async () => {
+        await kubectl(
+          ["apply", "-f", "-"],
+          JSON.stringify({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "windows-only" },
+            spec: {
+              nodeName: "edge-1",
+              os: { name: "windows" },
+              containers: [{ name: "c", image: rt.images.busybox, command: ["sleep", "600"] }],
+            },
+          }),
+        );
+        const status = async () =>
+          JSON.parse(await kubectl(["get", "pod", "windows-only", "-o", "jsonpath={.status}"]) || "{}");
+        await waitFor("the pod Failed", async () => (await status()).phase === "Failed", 30_000, 250);
+        const failed = await status();
+        assert.equal(failed.reason, "PodOSNotSupported");
+        assert.equal(
+          failed.message,
+          "Pod was rejected: Failed to admit pod as the OS field doesn't match node OS",
+        );
+        assert.equal((await runningIds()).size, 0, "no container started");
+        await waitFor(
+          "the Warning event",
+          async () =>
+            (await kubectl([
+              "get",
+              "events",
+              "--field-selector",
+              "reason=PodOSNotSupported",
+              "-o",
+              "name",
+            ])) !== "",
+          15_000,
+          250,
+        );
+        await kubectl(["delete", "pod", "windows-only", "--wait=true", "--timeout=30s"]);
+      },
+    );
+
     await t.step("kubectl delete node: the edge removes its pods", async () => {
       await kubectl(["scale", "deployment", "demo", "--replicas=1"]);
       await liveReady(1).catch(async (error) => {

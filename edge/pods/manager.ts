@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { CriClient } from "../cri/mod.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { Backoff } from "./backoff.ts";
+import { admissionRejection } from "./admission.ts";
 import { eventPodOf, type EventRecorder, podEvents } from "./events.ts";
 import type { PodContext } from "./field_ref.ts";
 import { GarbageCollector, type GcOptions, type GcReport } from "./gc.ts";
@@ -144,6 +145,22 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         statuses.remove(uid);
         log.info("pod removed", { uid, pod: work.pod.metadata.name });
       }
+      return {};
+    }
+    // The kubelet's admission, for a pod nothing of which runs yet: refused, it is Failed and never started.
+    const rejection = admissionRejection(work.pod);
+    if (rejection && !(await runtime.list(uid)).get(uid)) {
+      if (statuses.get(uid)?.reason !== rejection.reason) {
+        podEvents(options.events, eventPodOf(ctx))("Warning", rejection.reason, rejection.message);
+        log.warn("pod rejected", { pod: work.pod.metadata.name, reason: rejection.reason });
+      }
+      statuses.set(refOf(uid, work.pod), {
+        phase: "Failed",
+        reason: rejection.reason,
+        message: `Pod was rejected: ${rejection.message}`,
+        conditions: [],
+        containerStatuses: [],
+      });
       return {};
     }
     let previous = statuses.get(uid);

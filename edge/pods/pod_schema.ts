@@ -183,6 +183,8 @@ export const PodSchema = v.object({
       sysctls: v.optional(v.array(v.object({ name: str, value: str }))),
     })),
     dnsConfig: v.optional(v.object({ nameservers: strList, searches: strList })),
+    /** Checked at admission (admission.ts): a pod for another OS is refused. */
+    os: v.optional(v.object({ name: str })),
   }),
   /** The status the apiserver holds, read leniently where used (recordedStatus): never a reason to refuse a pod. */
   status: v.optional(v.unknown()),
