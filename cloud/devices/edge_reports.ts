@@ -66,7 +66,8 @@ export function createEdgeReportHandler(deps: EdgeReportDeps) {
     const resource = message.route.resource.slice(0, 300);
     if (operation === "response" || operation === "error") return undefined;
     if (group === "user") {
-      // MQTT uploads from the box; kedge has no rule engine to route them further yet.
+      // Other MQTT uploads from the box (source eventbus); the Router takes those of its rule topics (source
+      // bus, cloud/router) before they get here, with the Router off these are only counted.
       deps.userMessages.inc();
       log.debug("user message from edge", { node, topic: resource });
       return undefined;
