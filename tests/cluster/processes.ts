@@ -249,16 +249,38 @@ export async function spawnLogged(
   };
 }
 
-/** Ports this process handed out: the kernel may give a just-closed port 0 again, and two parts of one test
- * listening on the same port fail with EADDRINUSE (seen: an edgecore's kubelet server and MetaServer). */
+/** Ports this process handed out: two parts of one test listening on the same port fail with EADDRINUSE
+ * (seen: an edgecore's kubelet server and MetaServer). */
 const handedOut = new Set<number>();
 
+/**
+ * Where test ports come from: below the kernel's ephemeral range (ip_local_port_range starts at 32768 by
+ * default). A port from the ephemeral range (what `port: 0` gives) can be taken as the local port of any
+ * outgoing connection while its server is down, so a cloudcore restarted on its old ports failed with
+ * EADDRINUSE under load (seen in pods_e2e beside a parallel make test).
+ */
+const PORT_RANGE = (() => {
+  let ephemeralMin = 32_768;
+  try {
+    ephemeralMin = Number(
+      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0],
+    );
+  } catch { /* not Linux: the default */ }
+  // A machine whose ephemeral range starts lower still gets 4,000 ports; they are only checked free.
+  const max = Math.max(ephemeralMin - 1, 14_000);
+  return { min: Math.max(10_000, max - 12_767), max };
+})();
+
+/** A port free on 127.0.0.1 now, outside the ephemeral range, never handed out before by this process. */
 export function freePort(): number {
   for (;;) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const { port } = listener.addr as Deno.NetAddr;
-    listener.close();
+    const port = PORT_RANGE.min + Math.floor(Math.random() * (PORT_RANGE.max - PORT_RANGE.min + 1));
     if (handedOut.has(port)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch {
+      continue; // taken by another test process (or anything else)
+    }
     handedOut.add(port);
     return port;
   }
