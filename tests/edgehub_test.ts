@@ -5,6 +5,7 @@ import { WebSocketServer } from "ws";
 import { type CloudHub, type CloudHubOptions, startCloudHub } from "../cloud/hub/mod.ts";
 import { createTestPki, delay, testLogger, waitFor } from "../cloud/hub/test_util.ts";
 import { type EdgeHub, type EdgeHubOptions, startEdgeHub } from "../edge/hub/mod.ts";
+import { createLogger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
 import { startFreezableProxy } from "./harness/freezable_proxy.ts";
 import { encode, type Message, newMessage, responseTo } from "../lib/protocol/mod.ts";
@@ -294,5 +295,35 @@ Deno.test("edgehub drops a malformed frame and closes with 1009 on one over maxM
     for (const client of wss.clients) client.terminate();
     wss.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+Deno.test("edgehub gives up a dial that gets no TLS answer after handshakeTimeoutMs and dials again", async () => {
+  // Accepts TCP and says nothing: the TLS handshake never completes.
+  const held = new Set<Deno.Conn>();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of listener) held.add(conn);
+  })();
+  const reasons: string[] = [];
+  const hub = startEdgeHub(edgeOptions((listener.addr as Deno.NetAddr).port, {
+    handshakeTimeoutMs: 300,
+    log: createLogger({
+      level: "info",
+      write: (line) => {
+        const record = JSON.parse(line) as { msg?: string; reason?: string };
+        if (record.msg === "reconnecting") reasons.push(String(record.reason));
+      },
+    }),
+  }));
+  try {
+    await waitFor(() => reasons.length >= 2, 5_000, "two dials timed out");
+    assert.match(reasons[0]!, /^Opening handshake has timed out after 300 ms$/);
+    assert.ok(held.size >= 2, `dialled again (${held.size} connections)`);
+  } finally {
+    await hub.close();
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
   }
 });

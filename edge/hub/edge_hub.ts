@@ -177,13 +177,21 @@ class EdgeHubClient implements EdgeHub {
         // socket and never reads: seen against v1.23.1).
         headers: { node_id: o.nodeName, project_id: o.projectID, ConnectionUse: "msg" },
         maxPayload: o.maxMessageBytes,
-        handshakeTimeout: o.handshakeTimeoutMs,
         perMessageDeflate: false,
       });
       this.#ws = ws;
       let opened = false;
       let failure: string | undefined;
+      // Our own timer rather than ws's handshakeTimeout: under Deno, ws's request timeout could fire after the
+      // request had already failed and throw an uncaught TypeError in abortHandshake (its request gone), which
+      // ended the process (seen in tests/abuse/node_limit_test.ts's crowd on a loaded machine).
+      const handshake = setTimeout(() => {
+        if (opened || ws.readyState !== WebSocket.CONNECTING) return;
+        failure ??= `Opening handshake has timed out after ${o.handshakeTimeoutMs} ms`;
+        ws.terminate();
+      }, o.handshakeTimeoutMs);
       ws.on("open", () => {
+        clearTimeout(handshake);
         opened = true;
         this.#onOpen(ws);
       });
@@ -197,6 +205,7 @@ class EdgeHubClient implements EdgeHub {
       });
       ws.on("pong", () => this.#heardAt = Date.now());
       ws.on("close", (code, buffer) => {
+        clearTimeout(handshake);
         const reason = failure ?? `closed with ${code}${buffer.length ? ` ${buffer.toString("utf8")}` : ""}`;
         if (this.#ws === ws) this.#ws = undefined;
         if (opened) this.#onClosed(reason);
