@@ -1,0 +1,96 @@
+// Both of kedge's ends of a stream tunnel in KubeEdge's framing (cloud/stream/kubeedge_tunnel.ts and
+// edge/stream/kubeedge_session.ts), on loopback without TLS: a log request and an upgrade go through, every
+// frame is a text frame starting with the uvarint id and type, and a connector's url.Host is never dialled.
+// The real peers are in kubeedge_edge_e2e_test.ts and kubeedge_cloud_e2e_test.ts; this runs without them.
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import net from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
+import { KubeEdgeTunnel } from "../cloud/stream/kubeedge_tunnel.ts";
+import { serveKubeEdgeSession } from "../edge/stream/kubeedge_session.ts";
+import { createLogger } from "../lib/log.ts";
+import { decodeKeMessage, KE_MESSAGE } from "../lib/tunnel/kubeedge_frame.ts";
+
+async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+Deno.test("kedge's cloud and edge carry logs and an upgrade in KubeEdge's framing, in text frames", async () => {
+  const log = createLogger({ component: "test", level: "error" });
+  // The kubelet-style server on the "edge".
+  const seen: string[] = [];
+  const kubelet = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("line-1\nline-2\n");
+  });
+  kubelet.on("upgrade", (req, socket) => {
+    seen.push(`UPGRADE ${req.url} ${req.headers["x-stream-protocol-version"]}`);
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n");
+    socket.on("data", (chunk: Buffer) => socket.write(chunk.toString().toUpperCase()));
+    socket.on("end", () => socket.end());
+  });
+  const kubeletPort = await listen(kubelet);
+  // The tunnel: a WebSocket server as the cloud's tunnel port.
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", skipUTF8Validation: true });
+  await new Promise((resolve) => wss.once("listening", resolve));
+  const frames: Array<{ binary: boolean; type?: number }> = [];
+  const cloudSide = new Promise<KubeEdgeTunnel>((resolve) =>
+    wss.once("connection", (ws) => {
+      ws.on("message", (data: Buffer, isBinary: boolean) =>
+        frames.push({ binary: isBinary, type: decodeKeMessage(new Uint8Array(data))?.type }));
+      resolve(new KubeEdgeTunnel(ws));
+    })
+  );
+  const edgeWs = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/kubeedge/connect`, {
+    skipUTF8Validation: true,
+  });
+  await new Promise((resolve) => edgeWs.once("open", resolve));
+  serveKubeEdgeSession(edgeWs, { target: { host: "127.0.0.1", port: kubeletPort }, log });
+  const tunnel = await cloudSide;
+  // The stream server on the "cloud".
+  const front = http.createServer((req, res) => tunnel.carryRequest(req, res));
+  front.on("upgrade", (req, socket, head) => tunnel.carryUpgrade(req, socket, head));
+  const frontPort = await listen(front);
+  try {
+    const logs = await fetch(`http://127.0.0.1:${frontPort}/containerLogs/default/web/app?tailLines=2`);
+    assert.equal(logs.status, 200);
+    assert.equal(await logs.text(), "line-1\nline-2\n");
+    assert.deepEqual(seen, ["GET /containerLogs/default/web/app?tailLines=2"]);
+
+    const socket = net.connect(frontPort, "127.0.0.1");
+    socket.write(
+      "POST /exec/default/web/app?command=sh&input=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n" +
+        "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n",
+    );
+    let got = "";
+    socket.on("data", (chunk: Buffer) => {
+      got += chunk.toString();
+      if (got.includes("\r\n\r\n") && !got.includes("HELLO")) socket.write("hello");
+    });
+    const deadline = Date.now() + 5000;
+    while (!got.includes("HELLO") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.match(got, /^HTTP\/1.1 101 Switching Protocols\r\n/);
+    assert.match(got, /HELLO$/);
+    assert.equal(seen[1], "UPGRADE /exec/default/web/app?command=sh&input=1 v4.channel.k8s.io");
+    socket.end();
+    await new Promise((resolve) => socket.on("close", resolve));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(tunnel.size, 0, "both ends forgot the connections");
+
+    // What the edge sent: text frames only (KubeEdge's cloud drops a tunnel on a binary one), DATA and REMOVE.
+    assert.ok(frames.length > 0);
+    assert.ok(frames.every((f) => !f.binary), "text frames");
+    assert.ok(frames.some((f) => f.type === KE_MESSAGE.REMOVE_CONNECT));
+    assert.ok(frames.every((f) => f.type === KE_MESSAGE.DATA || f.type === KE_MESSAGE.REMOVE_CONNECT));
+  } finally {
+    edgeWs.terminate();
+    for (const client of wss.clients) client.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+    await new Promise((resolve) => front.close(resolve));
+    kubelet.closeAllConnections();
+    await new Promise((resolve) => kubelet.close(resolve));
+  }
+});
