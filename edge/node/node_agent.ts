@@ -14,8 +14,8 @@ export interface NodeAgentOptions {
   kubeletPort: number;
   /**
    * What the node reports of its own endpoints: addresses and kubelet port (true), nothing (false: kedge's
-   * cloud publishes both for its stream tunnel), or asked at each report: "addresses" on a KubeEdge cloud,
-   * which publishes only the port (docs/streaming.md).
+   * cloud publishes both for its stream tunnel), or asked at each report: "addresses" (the InternalIP) on a
+   * KubeEdge cloud, which publishes only the port (docs/streaming.md).
    */
   reportEndpoints: boolean | (() => "all" | "addresses" | "none");
   statusEveryMs: number;
@@ -199,7 +199,8 @@ export class NodeAgent {
         daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort } },
       }
       : report === "addresses"
-      ? { addresses: facts.addresses }
+      // The InternalIP only: kube-apiserver prefers a Hostname address, which the cloud cannot resolve.
+      ? { addresses: facts.addresses.filter((a) => a.type === "InternalIP") }
       : {};
     return {
       capacity: facts.capacity,
