@@ -1,8 +1,9 @@
 // Direction 2 of KubeEdge compatibility, against the real peer: kedge's edgecore joins a KubeEdge v1.23.1
-// cloudcore (built from KubeEdge's source by tests/kubeedge/build.sh) with the token KubeEdge wrote, becomes a
-// Ready node with a renewed Lease, runs a pod whose ConfigMap existed before it (KubeEdge's cloud does not
-// push it: the edge must ask), reports its status, and finishes its deletion. Skipped, with the build
-// script's one-line reason, where no KubeEdge source snapshot exists.
+// cloudcore (built from KubeEdge's source by tests/kubeedge/build.sh) with the token `keadm gettoken` prints,
+// becomes a Ready node with a renewed Lease, runs a pod whose ConfigMap existed before it (KubeEdge's cloud
+// does not push it: the edge must ask), reports its status, answers kubectl logs, exec and a node proxy GET
+// through KubeEdge's cloudstream (its tunnel in KubeEdge's framing), and finishes its deletion. Skipped, with
+// the build script's one-line reason, where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
@@ -23,7 +24,8 @@ const bins = await kubeEdgeBinaries();
 if ("missing" in bins) console.log(`skipping the KubeEdge cloudcore tests: ${bins.missing}`);
 
 Deno.test({
-  name: "kedge edgecore on a real KubeEdge cloudcore: join, Ready, Lease, a pod with a ConfigMap, delete",
+  name:
+    "kedge edgecore on a real KubeEdge cloudcore: keadm's token, Ready, Lease, a pod with a ConfigMap, logs and exec, delete",
   ignore: "missing" in bins || HOST_IP === undefined,
   async fn(t) {
     if ("missing" in bins) return;
@@ -187,6 +189,11 @@ spec:
           assert.equal(exec1.code, 3, exec1.stderr);
           const piped = await kc(["exec", "-i", "app", "--", "sh", "-c", "tr a-z A-Z"], "shout\n");
           assert.equal(piped.stdout, "SHOUT\n", piped.stderr);
+          // Node proxy GETs: KubeEdge's stream server finds the session by the Host, the node's InternalIP,
+          // which kedge's edge sent as SessionInternalIP; the request arrives as a METRIC_CONNECT.
+          const stats = await kc(["get", "--raw", `/api/v1/nodes/${NODE}/proxy/stats/summary`]);
+          assert.equal(stats.code, 0, stats.stderr);
+          assert.equal(JSON.parse(stats.stdout).node.nodeName, NODE);
         },
       );
 

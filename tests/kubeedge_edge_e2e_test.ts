@@ -2,8 +2,9 @@
 // KubeEdge's source by tests/kubeedge/build.sh, its own kubelet inside) joins kedge's cloudcore with a token
 // from `cloudcore gettoken`, becomes a Ready node with its Lease, runs a Deployment's pod with a ConfigMap
 // volume, a Secret in its environment and the projected service-account token every pod gets by default
-// (a TokenRequest through kedge's cloud), reports status, keeps the pod through 60 s without its cloud,
-// is Ready again after, and finishes the pod's deletion. Skipped, with the build script's one-line reason,
+// (a TokenRequest through kedge's cloud), reports status, answers kubectl logs, exec and a node proxy GET
+// through its edgestream tunnel to kedge's cloud, keeps the pod through 60 s without its cloud, is Ready
+// again after, and finishes the pod's deletion. Skipped, with the build script's one-line reason,
 // where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -27,7 +28,7 @@ if ("missing" in bins) console.log(`skipping the KubeEdge edgecore tests: ${bins
 
 Deno.test({
   name:
-    "a real KubeEdge edgecore on kedge's cloudcore: join, Ready, Lease, a Deployment's pod with a ConfigMap, a Secret and a service-account token, offline 60 s, delete",
+    "a real KubeEdge edgecore on kedge's cloudcore: join, Ready, Lease, a Deployment's pod with a ConfigMap, a Secret and a service-account token, logs and exec, offline 60 s, delete",
   ignore: "missing" in bins || HOST_IP === undefined,
   async fn(t) {
     if ("missing" in bins) return;
