@@ -10,7 +10,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { KubeEdgeTunnel } from "../cloud/stream/kubeedge_tunnel.ts";
 import { serveKubeEdgeSession } from "../edge/stream/kubeedge_session.ts";
 import { createLogger } from "../lib/log.ts";
-import { decodeKeMessage, KE_MESSAGE } from "../lib/tunnel/kubeedge_frame.ts";
+import { decodeKeMessage, encodeKeMessage, goUrl, KE_MESSAGE } from "../lib/tunnel/kubeedge_frame.ts";
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -90,6 +90,171 @@ Deno.test("kedge's cloud and edge carry logs and an upgrade in KubeEdge's framin
     for (const client of wss.clients) client.terminate();
     await new Promise((resolve) => wss.close(resolve));
     await new Promise((resolve) => front.close(resolve));
+    kubelet.closeAllConnections();
+    await new Promise((resolve) => kubelet.close(resolve));
+  }
+});
+
+/** A cloud and an edge joined by a tunnel in KubeEdge's framing, with `kubelet` as the edge's server. */
+async function framedPair(
+  kubelet: http.Server,
+  options: { maxConnections?: number; stallMs?: number } = {},
+) {
+  const log = createLogger({ component: "test", level: "error" });
+  const kubeletPort = await listen(kubelet);
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", skipUTF8Validation: true });
+  await new Promise((resolve) => wss.once("listening", resolve));
+  const cloudSide = new Promise<KubeEdgeTunnel>((resolve) =>
+    wss.once("connection", (ws) => resolve(new KubeEdgeTunnel(ws, options)))
+  );
+  const edgeWs = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, {
+    skipUTF8Validation: true,
+  });
+  await new Promise((resolve) => edgeWs.once("open", resolve));
+  serveKubeEdgeSession(edgeWs, { target: { host: "127.0.0.1", port: kubeletPort }, log });
+  const tunnel = await cloudSide;
+  const front = http.createServer((req, res) => tunnel.carryRequest(req, res));
+  front.on("upgrade", (req, socket, head) => tunnel.carryUpgrade(req, socket, head));
+  const frontPort = await listen(front);
+  return {
+    tunnel,
+    url: (path: string) => `http://127.0.0.1:${frontPort}${path}`,
+    async close() {
+      edgeWs.terminate();
+      for (const client of wss.clients) client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+      front.closeAllConnections();
+      await new Promise((resolve) => front.close(resolve));
+      kubelet.closeAllConnections();
+      await new Promise((resolve) => kubelet.close(resolve));
+    },
+  };
+}
+
+Deno.test("in KubeEdge's framing, 16 MiB of log arrive whole and in order", async () => {
+  const chunk = "0123456789abcdef".repeat(4096); // 64 KiB
+  const kubelet = http.createServer(async (req, res) => {
+    res.writeHead(200);
+    for (let i = 0; i < 256; i++) {
+      if (!res.write(chunk)) await new Promise((r) => res.once("drain", r));
+    }
+    res.end();
+  });
+  const pair = await framedPair(kubelet);
+  try {
+    const started = performance.now();
+    const res = await fetch(pair.url("/containerLogs/default/web/app"));
+    const body = new Uint8Array(await res.arrayBuffer());
+    const ms = performance.now() - started;
+    assert.equal(body.length, 16 * 1024 * 1024);
+    assert.equal(new TextDecoder().decode(body), chunk.repeat(256));
+    console.log(
+      `16 MiB of log through KubeEdge's framing in ${Math.round(ms)} ms (${(16_000 / ms).toFixed(1)} MiB/s)`,
+    );
+  } finally {
+    await pair.close();
+  }
+});
+
+Deno.test("in KubeEdge's framing, a connection beyond the limit is 503 and one that stops draining is removed", async () => {
+  let served = 0;
+  const kubelet = http.createServer((req, res) => {
+    served++;
+    res.writeHead(200);
+    if (req.url?.includes("follow")) {
+      // Writes as long as the tunnel takes it, until the request is gone.
+      const block = "x".repeat(64 * 1024);
+      const pump = () => {
+        while (!res.destroyed && res.write(block));
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+      return;
+    }
+    res.end("ok\n");
+  });
+  const pair = await framedPair(kubelet, { maxConnections: 1, stallMs: 500 });
+  try {
+    // A reader that never reads: the apiserver side stops draining.
+    const stuck = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get(pair.url("/containerLogs/default/web/app?follow=true"), (res) => {
+        res.pause();
+        resolve(res);
+      })
+    );
+    assert.equal(stuck.statusCode, 200);
+    const busy = await fetch(pair.url("/containerLogs/default/web/app"));
+    assert.equal(busy.status, 503);
+    await busy.body?.cancel();
+    // Removed after stallMs; the tunnel reads again and serves the next request.
+    const deadline = Date.now() + 10_000;
+    while (pair.tunnel.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pair.tunnel.size, 0, "the stalled connection was removed");
+    const next = await fetch(pair.url("/containerLogs/default/web/app"));
+    assert.equal(next.status, 200);
+    assert.equal(await next.text(), "ok\n");
+    assert.equal(served, 2);
+    stuck.destroy();
+  } finally {
+    await pair.close();
+  }
+});
+
+Deno.test("kedge's edge serves a KubeEdge connector on its own kubelet server only: url.Host is ignored, a bad path refused", async () => {
+  const log = createLogger({ component: "test", level: "error" });
+  const seen: string[] = [];
+  const kubelet = http.createServer((req, res) => {
+    seen.push(req.url ?? "");
+    res.end("mine\n");
+  });
+  const kubeletPort = await listen(kubelet);
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", skipUTF8Validation: true });
+  await new Promise((resolve) => wss.once("listening", resolve));
+  const cloud = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+  const edgeWs = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, {
+    skipUTF8Validation: true,
+  });
+  await new Promise((resolve) => edgeWs.once("open", resolve));
+  serveKubeEdgeSession(edgeWs, { target: { host: "127.0.0.1", port: kubeletPort }, log });
+  const ws = await cloud;
+  const replies: Array<{ id: number; type: number; text: string }> = [];
+  ws.on("message", (data: Buffer) => {
+    const m = decodeKeMessage(new Uint8Array(data));
+    if (m) replies.push({ id: m.id, type: m.type, text: new TextDecoder().decode(m.data) });
+  });
+  const connect = (id: number, url: Record<string, unknown>) =>
+    ws.send(
+      encodeKeMessage(
+        id,
+        KE_MESSAGE.LOGS_CONNECT,
+        new TextEncoder().encode(
+          JSON.stringify({ MessID: id, url, header: {} }),
+        ),
+      ),
+      { binary: false },
+    );
+  try {
+    connect(1, { ...goUrl("/containerLogs/default/web/app"), Host: "192.0.2.1:80" });
+    // A raw path with a line break would split the request line: refused before any connection.
+    connect(2, { ...goUrl("/containerLogs/default/web/app"), RawPath: "/containerLogs/a\r\nX: y" });
+    const deadline = Date.now() + 5_000;
+    while (replies.filter((r) => r.type === KE_MESSAGE.REMOVE_CONNECT).length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(
+      seen,
+      ["/containerLogs/default/web/app"],
+      "only the good one reached the kubelet server",
+    );
+    assert.deepEqual(replies.filter((r) => r.id === 1).map((r) => [r.type, r.text]), [
+      [KE_MESSAGE.DATA, "mine\n"],
+      [KE_MESSAGE.REMOVE_CONNECT, ""],
+    ]);
+    assert.deepEqual(replies.filter((r) => r.id === 2).map((r) => r.type), [KE_MESSAGE.REMOVE_CONNECT]);
+  } finally {
+    edgeWs.terminate();
+    ws.terminate();
+    await new Promise((resolve) => wss.close(resolve));
     kubelet.closeAllConnections();
     await new Promise((resolve) => kubelet.close(resolve));
   }

@@ -144,11 +144,13 @@ export class KubeEdgeTunnel {
     }, this.#stallMs);
     const resume = () => {
       clearTimeout(timer);
+      out.off("drain", resume);
+      out.off("close", resume);
       this.#paused.delete(id);
       if (this.#paused.size === 0 && !this.#closed) this.#ws.resume();
     };
-    out.once("drain", resume);
-    out.once("close", resume);
+    out.on("drain", resume);
+    out.on("close", resume);
   }
 
   /** Forgets the connection once; `tellEdge` sends REMOVE_CONNECT (the apiserver's side ended). */
