@@ -5,8 +5,10 @@
  * the old. The stream server opens streams on it.
  *
  * Two wire forms, chosen per connection: an edge that sends `x-kedge-tunnel: mux/1` (kedge's edgecore) gets it
- * echoed in the 101 and speaks kedge's multiplexer (lib/tunnel/mux.ts); any other (KubeEdge's edgestream)
- * speaks KubeEdge's framing (lib/tunnel/kubeedge_frame.ts, cloud/stream/kubeedge_tunnel.ts).
+ * echoed in the 101 and speaks kedge's multiplexer (lib/tunnel/mux.ts); one that sends KubeEdge's
+ * `SessionHostNameOverride` without it (KubeEdge's edgestream) speaks KubeEdge's framing
+ * (lib/tunnel/kubeedge_frame.ts, cloud/stream/kubeedge_tunnel.ts); one with neither (a kedge edgecore from
+ * before the negotiation) the multiplexer.
  */
 import type { IncomingMessage } from "node:http";
 import https from "node:https";
@@ -55,6 +57,12 @@ export interface TunnelServer {
   /** Serves a renewed certificate to new connections (open tunnels keep theirs). */
   updateServerCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
+}
+
+/** kedge's multiplexer, unless the edge is KubeEdge's (its session header and no x-kedge-tunnel). */
+function speaksMux(req: IncomingMessage): boolean {
+  if (req.headers[KEDGE_TUNNEL_HEADER] === KEDGE_TUNNEL_MUX) return true;
+  return req.headers[SESSION_HOST_HEADER.toLowerCase()] === undefined;
 }
 
 export async function startTunnelServer(options: TunnelServerOptions): Promise<TunnelServer> {
@@ -132,15 +140,13 @@ export async function startTunnelServer(options: TunnelServerOptions): Promise<T
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const previous = tunnels.get(node);
-      const tunnel: Tunnel = req.headers[KEDGE_TUNNEL_HEADER] === KEDGE_TUNNEL_MUX
-        ? { kind: "mux", mux: new TunnelMux(ws, options.mux) }
-        : {
-          kind: "kubeedge",
-          kubeedge: new KubeEdgeTunnel(ws, {
-            maxConnections: options.mux?.maxStreams,
-            maxFrameBytes: options.mux?.maxFrameBytes,
-          }),
-        };
+      const tunnel: Tunnel = speaksMux(req) ? { kind: "mux", mux: new TunnelMux(ws, options.mux) } : {
+        kind: "kubeedge",
+        kubeedge: new KubeEdgeTunnel(ws, {
+          maxConnections: options.mux?.maxStreams,
+          maxFrameBytes: options.mux?.maxFrameBytes,
+        }),
+      };
       tunnels.set(node, { ws, tunnel });
       previous?.ws.close(4000, "replaced by a newer tunnel");
       log.info("tunnel connected", { node, protocol: tunnel.kind });

@@ -59,6 +59,14 @@ Deno.test("the tunnel's wire form is chosen per connection: kedge's mux when ask
     await until(() => server.tunnel(NODE) !== undefined);
     assert.equal(server.tunnel(NODE)?.kind, "kubeedge");
     kubeedge.ws?.close();
+    await until(() => server.tunnel(NODE) === undefined);
+
+    // A kedge edgecore from before the negotiation sends neither header: the multiplexer, no echo.
+    const older = await dial(server.port, {});
+    assert.equal(older.echo, undefined);
+    await until(() => server.tunnel(NODE) !== undefined);
+    assert.equal(server.tunnel(NODE)?.kind, "mux");
+    older.ws?.close();
   } finally {
     await server.close();
   }
