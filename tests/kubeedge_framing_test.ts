@@ -200,11 +200,17 @@ Deno.test("in KubeEdge's framing, a connection beyond the limit is 503 and one t
   }
 });
 
-Deno.test("kedge's edge serves a KubeEdge connector on its own kubelet server only: url.Host is ignored, a bad path refused", async () => {
+Deno.test("kedge's edge serves a KubeEdge connector on its own kubelet server only (url.Host ignored, a bad path refused) and answers REMOVE_CONNECT with one", async () => {
   const log = createLogger({ component: "test", level: "error" });
   const seen: string[] = [];
+  let followClosed = false;
   const kubelet = http.createServer((req, res) => {
     seen.push(req.url ?? "");
+    if (req.url?.includes("follow")) {
+      res.write("first\n");
+      res.on("close", () => followClosed = true);
+      return;
+    }
     res.end("mine\n");
   });
   const kubeletPort = await listen(kubelet);
@@ -251,6 +257,25 @@ Deno.test("kedge's edge serves a KubeEdge connector on its own kubelet server on
       [KE_MESSAGE.REMOVE_CONNECT, ""],
     ]);
     assert.deepEqual(replies.filter((r) => r.id === 2).map((r) => r.type), [KE_MESSAGE.REMOVE_CONNECT]);
+
+    // The cloud's REMOVE_CONNECT ends the request and is answered with one (KubeEdge's cloud ends an exec or
+    // attach only on that answer, resending REMOVE_CONNECT in a loop until then).
+    connect(3, { ...goUrl("/containerLogs/default/web/app?follow=true") });
+    while (!replies.some((r) => r.id === 3 && r.type === KE_MESSAGE.DATA) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ws.send(encodeKeMessage(3, KE_MESSAGE.REMOVE_CONNECT), { binary: false });
+    while (
+      (!followClosed || !replies.some((r) => r.id === 3 && r.type === KE_MESSAGE.REMOVE_CONNECT)) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(replies.filter((r) => r.id === 3).map((r) => [r.type, r.text]), [
+      [KE_MESSAGE.DATA, "first\n"],
+      [KE_MESSAGE.REMOVE_CONNECT, ""],
+    ]);
+    assert.ok(followClosed, "the kubelet request was closed");
   } finally {
     edgeWs.terminate();
     ws.terminate();

@@ -6,7 +6,8 @@
  *   REMOVE_CONNECT ends it (the protocol carries no status: an error reply's text is the body).
  * - EXEC_CONNECT, ATTACH_CONNECT: the request is replayed on a TCP connection to the kubelet-style server
  *   and bytes flow raw both ways, the 101 answer included, as KubeEdge's edge does with its SPDY dialer.
- * - REMOVE_CONNECT from the cloud ends that request; CLOSE_CONNECT closes the tunnel.
+ * - REMOVE_CONNECT from the cloud ends that request and is answered with REMOVE_CONNECT (KubeEdge's cloud
+ *   waits for that answer to end an exec or attach); no DATA follows it. CLOSE_CONNECT closes the tunnel.
  *
  * Stricter than KubeEdge's edge: the connector's url.Host is ignored (only the local kubelet-style server is
  * reached), its path must be printable ASCII, and at most `maxConnections` run at once.
@@ -67,6 +68,8 @@ export function serveKubeEdgeSession(ws: WebSocket, options: KubeEdgeSessionOpti
   const toCloud = (id: number) =>
     new Writable({
       write(chunk: Buffer, _encoding, callback) {
+        // Nothing after REMOVE_CONNECT: the cloud has forgotten the id.
+        if (!open.has(id)) return callback();
         let waiting = false;
         for (let at = 0; at < chunk.length; at += maxFrame) {
           const piece = chunk.subarray(at, at + maxFrame);
@@ -107,7 +110,7 @@ export function serveKubeEdgeSession(ws: WebSocket, options: KubeEdgeSessionOpti
       socket.write(lines.join("\r\n") + "\r\n\r\n");
       open.set(id, {
         data: (bytes) => socket.write(bytes),
-        removed: () => socket.end(),
+        removed: () => socket.destroy(),
       });
       const writer = toCloud(id);
       socket.pipe(writer);
@@ -146,8 +149,10 @@ export function serveKubeEdgeSession(ws: WebSocket, options: KubeEdgeSessionOpti
       case KE_MESSAGE.DATA:
         return open.get(message.id)?.data(message.data);
       case KE_MESSAGE.REMOVE_CONNECT: {
+        // Answered with REMOVE_CONNECT, as KubeEdge's edge always does: KubeEdge's cloud ends an exec or
+        // attach only on that answer (until then it resends REMOVE_CONNECT in a loop).
         const connection = open.get(message.id);
-        finish(message.id, false);
+        finish(message.id, true);
         return connection?.removed();
       }
       case KE_MESSAGE.CLOSE_CONNECT:
