@@ -12,11 +12,17 @@ import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
 import { joinEdge, startEdge } from "./harness/kedge.ts";
-import { kubectlFor, runKubectl } from "./harness/kubectl.ts";
+import { kubectlFor, runKubectl, streamKubectl } from "./harness/kubectl.ts";
 import { assertPodToken } from "./harness/service_account.ts";
 import { kubeEdgeBinaries, startKubeEdgeCloud } from "./kubeedge/cloud.ts";
 
 const NODE = "kedge-on-kubeedge";
+
+/** How many tick-N lines `text` has, each one more than the one before (0 when out of order). */
+function ticksInOrder(text: string): number {
+  const n = [...text.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
+  return n.every((v, i) => i === 0 || v === n[i - 1]! + 1) ? n.length : 0;
+}
 /** The machine's address: the node's InternalIP, where KubeEdge's stream server listens (kubeedge/cloud.ts). */
 const HOST_IP = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
   ?.address;
@@ -122,7 +128,7 @@ spec:
   containers:
   - name: app
     image: ${rt.images.busybox}
-    command: ["sh", "-c", "echo hello-from-kedge-edge; exec sleep 3600"]
+    command: ["sh", "-c", "echo hello-from-kedge-edge; i=0; while true; do echo tick-$i; i=$((i+1)); sleep 1; done"]
     volumeMounts: [{name: config, mountPath: /config}]
   volumes:
   - name: config
@@ -183,7 +189,17 @@ spec:
             30_000,
             1_000,
           );
-          assert.equal(logs, "hello-from-kedge-edge\n");
+          assert.match(logs, /^hello-from-kedge-edge\ntick-0\n/);
+          // Follow (LOGS_CONNECT until the apiserver's side ends) and attach (ATTACH_CONNECT).
+          const kubeconfig = `--kubeconfig=${cp.kubeconfigPath}`;
+          const followed = await streamKubectl(
+            [kubeconfig, "logs", "-f", "--tail=1", "app"],
+            /tick-\d+\n/,
+            3,
+          );
+          assert.ok(ticksInOrder(followed) >= 3, `followed: ${followed}`);
+          const attached = await streamKubectl([kubeconfig, "attach", "app", "-c", "app"], /tick-\d+\n/, 2);
+          assert.ok(ticksInOrder(attached) >= 2, `attached: ${attached}`);
           const exec1 = await kc(["exec", "app", "--", "sh", "-c", "cat /config/greeting; exit 3"]);
           assert.equal(exec1.stdout, "hello from kubeedge", exec1.stderr);
           assert.equal(exec1.code, 3, exec1.stderr);

@@ -14,12 +14,18 @@ import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
 import { getToken, metric, startCloud } from "./harness/kedge.ts";
-import { kubectlFor, runKubectl } from "./harness/kubectl.ts";
+import { kubectlFor, runKubectl, streamKubectl } from "./harness/kubectl.ts";
 import { assertPodToken } from "./harness/service_account.ts";
 import { kubeEdgeBinaries } from "./kubeedge/cloud.ts";
 import { startKubeEdgeEdge } from "./kubeedge/edge.ts";
 
 const NODE = "kubeedge-on-kedge";
+
+/** How many tick-N lines `text` has, each one more than the one before (0 when out of order). */
+function ticksInOrder(text: string): number {
+  const n = [...text.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
+  return n.every((v, i) => i === 0 || v === n[i - 1]! + 1) ? n.length : 0;
+}
 /** kube-apiserver reaches kedge's stream server here (the machine's own address, as in streaming_e2e_test). */
 const HOST_IP = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
   ?.address;
@@ -155,7 +161,7 @@ spec:
       containers:
       - name: app
         image: ${rt.images.busybox}
-        command: ["sh", "-c", "echo hello-from-kubeedge; echo to-stderr >&2; exec sleep 3600"]
+        command: ["sh", "-c", "echo hello-from-kubeedge; echo to-stderr >&2; i=0; while true; do echo tick-$i; i=$((i+1)); sleep 1; done"]
         env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: app-secret, key: token}}}]
         volumeMounts: [{name: config, mountPath: /config}]
       volumes:
@@ -205,6 +211,12 @@ spec:
           );
           assert.match(logs, /^hello-from-kubeedge$/m);
           assert.match(logs, /^to-stderr$/m);
+          // Follow (LOGS_CONNECT until the apiserver's side ends) and attach (ATTACH_CONNECT).
+          const kubeconfig = `--kubeconfig=${cp.kubeconfigPath}`;
+          const followed = await streamKubectl([kubeconfig, "logs", "-f", "--tail=1", pod], /tick-\d+\n/, 3);
+          assert.ok(ticksInOrder(followed) >= 3, `followed: ${followed}`);
+          const attached = await streamKubectl([kubeconfig, "attach", pod, "-c", "app"], /tick-\d+\n/, 2);
+          assert.ok(ticksInOrder(attached) >= 2, `attached: ${attached}`);
           const exec1 = await kc(["exec", pod, "--", "sh", "-c", "echo from-$TOKEN; exit 3"]);
           assert.match(exec1.stdout, /from-s3cret/);
           assert.equal(exec1.code, 3, exec1.stderr);
