@@ -76,6 +76,7 @@ export async function startCloudCore(
       downstream: { send: (node, item) => void late.hub?.send(node, item) },
       log,
       registry,
+      streamEndpoints: config.modules.cloudStream.enable,
     });
     closers.push(() => controllers.stop());
     await controllers.start();

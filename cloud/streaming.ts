@@ -103,6 +103,18 @@ export async function startCloudStreaming(
       onDisconnect: (node) => void late.coordinator?.nodeDisconnected(node),
     });
     closers.push(() => tunnels.close());
+    const tunnelGauge = registry.gauge(
+      "kedge_cloud_stream_tunnels",
+      "Stream tunnels held by this replica, by wire form (mux: kedge's edge; kubeedge: KubeEdge's framing).",
+    );
+    registry.onCollect(() => {
+      const counts = { mux: 0, kubeedge: 0 };
+      for (const node of tunnels.nodes()) {
+        const tunnel = tunnels.tunnel(node);
+        if (tunnel) counts[tunnel.kind] += 1;
+      }
+      for (const [protocol, count] of Object.entries(counts)) tunnelGauge.set(count, { protocol });
+    });
     const authorization = kc.makeApiClient(AuthorizationV1Api);
     const authorizer = new KubeletAuthorizer({
       review: async ({ user, groups, verb, subresource, node }) => {

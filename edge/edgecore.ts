@@ -28,6 +28,7 @@ import { type PodManager, type PodSource, startPodManager, staticPodSource } fro
 import { EdgeStore } from "./store/mod.ts";
 import { startEdgeServers } from "./streaming.ts";
 import { startEdgeRouter } from "./router.ts";
+import type { TunnelPeer } from "./stream/mod.ts";
 
 export interface EdgeCore {
   readonly hub: EdgeHub;
@@ -123,13 +124,17 @@ export async function startEdgeCore(
     });
     closers.push(() => pods.stop());
 
+    let tunnelPeer: () => TunnelPeer | undefined = () => undefined;
     const node = new NodeAgent({
       nodeName,
       labels: edged.nodeLabels,
       facts: () => readNodeFacts(nodeName, runtimeVersion),
       kubeletPort: Number(config.modules.edgeStream.server.split(":").pop()),
-      // With the stream tunnel on, cloudcore publishes the node's address and kubelet port (docs/streaming.md).
-      reportEndpoints: !config.modules.edgeStream.enable,
+      // With the stream tunnel on, kedge's cloudcore publishes the node's address and kubelet port, KubeEdge's
+      // only the port (docs/streaming.md).
+      reportEndpoints: config.modules.edgeStream.enable
+        ? () => tunnelPeer() === "kubeedge" ? "addresses" : "none"
+        : true,
       statusEveryMs: edged.nodeStatusUpdateFrequency * 1000,
       reportEveryMs: edged.nodeStatusReportFrequency * 1000,
       leaseDurationSeconds: edged.nodeLeaseDurationSeconds,
@@ -148,6 +153,7 @@ export async function startEdgeCore(
     const metrics = () => registry.render();
     const servers = await startEdgeServers({ config, nodeName, cri, pods, store, hub, files, log, metrics });
     closers.push(() => servers.close());
+    tunnelPeer = () => servers.tunnelPeer();
     const devices = startEdgeDevices({ store, hub, config, nodeName, log });
     closers.push(() => devices.close());
     const router = startEdgeRouter({ bus: devices.bus, hub, config, nodeName, log, registry });

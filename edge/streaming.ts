@@ -9,11 +9,14 @@ import { metaServerForward } from "./meta/metaserver_forward.ts";
 import type { PodManager } from "./pods/mod.ts";
 import { startKubeletServer, startMetaServer } from "./server/mod.ts";
 import type { EdgeStore } from "./store/mod.ts";
-import { startStreamTunnel } from "./stream/mod.ts";
+import { startStreamTunnel, type StreamTunnel, type TunnelPeer } from "./stream/mod.ts";
+import { primaryAddress } from "./node/node_info.ts";
 
 export interface EdgeServers {
   /** Call after the store changed, so MetaServer watches see it at once. */
   notify(): void;
+  /** Which cloud the stream tunnel reached, if it is on and has connected. */
+  tunnelPeer(): TunnelPeer | undefined;
   close(): Promise<void>;
 }
 
@@ -72,9 +75,12 @@ export async function startEdgeServers(options: {
     closers.push(() => metaServer.close());
   }
   const stream = config.modules.edgeStream;
+  let tunnel: StreamTunnel | undefined;
   if (stream.enable && stream.tunnelServer) {
-    const tunnel = startStreamTunnel({
+    const started = startStreamTunnel({
       server: stream.tunnelServer,
+      nodeName,
+      nodeIP: primaryAddress(),
       // Read at every dial, so a rotated certificate is used from the next connection on.
       tls: async () => {
         const c: Credentials = await readCredentials(options.files);
@@ -83,10 +89,12 @@ export async function startEdgeServers(options: {
       kubelet: { host: kubeletAt.host, port: kubelet.port },
       log: log.child({ module: "stream-tunnel" }),
     });
-    closers.push(() => tunnel.close());
+    tunnel = started;
+    closers.push(() => started.close());
   }
   return {
     notify: () => notify(),
+    tunnelPeer: () => tunnel?.peer,
     async close() {
       for (const c of closers.reverse()) {
         await c().catch((error) => log.warn("shutdown step failed", { error }));

@@ -1,25 +1,38 @@
 // Direction 2 of KubeEdge compatibility, against the real peer: kedge's edgecore joins a KubeEdge v1.23.1
-// cloudcore (built from KubeEdge's source by tests/kubeedge/build.sh) with the token KubeEdge wrote, becomes a
-// Ready node with a renewed Lease, runs a pod whose ConfigMap existed before it (KubeEdge's cloud does not
-// push it: the edge must ask), reports its status, and finishes its deletion. Skipped, with the build
-// script's one-line reason, where no KubeEdge source snapshot exists.
+// cloudcore (built from KubeEdge's source by tests/kubeedge/build.sh) with the token `keadm gettoken` prints,
+// becomes a Ready node with a renewed Lease, runs a pod whose ConfigMap existed before it (KubeEdge's cloud
+// does not push it: the edge must ask), reports its status, answers kubectl logs, exec and a node proxy GET
+// through KubeEdge's cloudstream (its tunnel in KubeEdge's framing), and finishes its deletion. Skipped, with
+// the build script's one-line reason, where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
-import { createRunDir, startControlPlane } from "./cluster/mod.ts";
+import { join } from "node:path";
+import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
+import { createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
 import { joinEdge, startEdge } from "./harness/kedge.ts";
-import { kubectlFor } from "./harness/kubectl.ts";
+import { kubectlFor, runKubectl, streamKubectl } from "./harness/kubectl.ts";
 import { assertPodToken } from "./harness/service_account.ts";
 import { kubeEdgeBinaries, startKubeEdgeCloud } from "./kubeedge/cloud.ts";
 
 const NODE = "kedge-on-kubeedge";
+
+/** How many tick-N lines `text` has, each one more than the one before (0 when out of order). */
+function ticksInOrder(text: string): number {
+  const n = [...text.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
+  return n.every((v, i) => i === 0 || v === n[i - 1]! + 1) ? n.length : 0;
+}
+/** The machine's address: the node's InternalIP, where KubeEdge's stream server listens (kubeedge/cloud.ts). */
+const HOST_IP = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+  ?.address;
 const bins = await kubeEdgeBinaries();
 if ("missing" in bins) console.log(`skipping the KubeEdge cloudcore tests: ${bins.missing}`);
 
 Deno.test({
-  name: "kedge edgecore on a real KubeEdge cloudcore: join, Ready, Lease, a pod with a ConfigMap, delete",
-  ignore: "missing" in bins,
+  name:
+    "kedge edgecore on a real KubeEdge cloudcore: keadm's token, Ready, Lease, a pod with a ConfigMap, logs and exec, delete",
+  ignore: "missing" in bins || HOST_IP === undefined,
   async fn(t) {
     if ("missing" in bins) return;
     await using cp = await startControlPlane({ controllers: true });
@@ -29,12 +42,45 @@ Deno.test({
     const cri = createCriClient({ endpoint: rt.containerd.endpoint, timeoutMs: 30_000 });
     const stops: Array<() => Promise<void>> = [];
     try {
-      const cloud = await startKubeEdgeCloud(run, cp, bins);
+      // KubeEdge's stream server: a serving certificate the apiserver trusts (--kubelet-certificate-authority).
+      const streamCert = await issueCertificate({
+        ca: cp.pki.ca,
+        commonName: "kubeedge-stream",
+        usages: ["server"],
+        ipAddresses: [HOST_IP!],
+      });
+      const stream = {
+        tunnelPort: freePort(),
+        streamPort: freePort(),
+        certFile: join(run.path, "stream.crt"),
+        keyFile: join(run.path, "stream.key"),
+        caFile: join(run.path, "kubelet-client-ca.crt"),
+      };
+      await Deno.writeTextFile(stream.certFile, certificateToPem(streamCert.cert));
+      await Deno.writeTextFile(stream.keyFile, await privateKeyToPem(streamCert.keys!.privateKey), {
+        mode: 0o600,
+      });
+      await Deno.writeTextFile(stream.caFile, cp.caPem);
+      const cloud = await startKubeEdgeCloud(run, cp, bins, { stream });
       stops.push(() => cloud.stop());
-      const joined = await joinEdge(run, cloud, NODE, (config) => {
+      // The token as an operator gets it: keadm gettoken against the cluster.
+      const keadm = await new Deno.Command(bins.keadm, {
+        args: ["gettoken", `--kube-config=${cp.kubeconfigPath}`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(keadm.code, 0, new TextDecoder().decode(keadm.stderr));
+      const token = new TextDecoder().decode(keadm.stdout).trim();
+      assert.equal(token, cloud.token);
+      const joined = await joinEdge(run, { ...cloud, token }, NODE, (config) => {
         config.modules!.edged!.containerRuntimeEndpoint = rt.containerd.endpoint;
         config.modules!.edged!.podSandboxImage = rt.images.pause;
         config.modules!.edged!.nodeStatusUpdateFrequency = 3;
+        config.modules!.edgeStream = {
+          ...config.modules!.edgeStream,
+          enable: true,
+          tunnelServer: `127.0.0.1:${stream.tunnelPort}`,
+        };
       });
       const edge = await startEdge(run, joined);
       stops.push(() => edge.stop());
@@ -82,7 +128,7 @@ spec:
   containers:
   - name: app
     image: ${rt.images.busybox}
-    command: ["sh", "-c", "exec sleep 3600"]
+    command: ["sh", "-c", "echo hello-from-kedge-edge; i=0; while true; do echo tick-$i; i=$((i+1)); sleep 1; done"]
     volumeMounts: [{name: config, mountPath: /config}]
   volumes:
   - name: config
@@ -113,6 +159,57 @@ spec:
             30_000,
             500,
           );
+        },
+      );
+
+      await t.step(
+        "kubectl logs and exec reach the pod through KubeEdge's cloudstream and kedge's tunnel in its framing",
+        async () => {
+          const kc = (args: string[], stdin?: string) =>
+            runKubectl([`--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
+          // KubeEdge's tunnel server writes its port as the node's kubelet port; the edge its own address.
+          await waitFor(
+            "node names KubeEdge's stream server",
+            async () => {
+              const n = await node();
+              return n.status?.daemonEndpoints?.kubeletEndpoint?.Port === stream.streamPort &&
+                n.status?.addresses?.some((a: { type: string; address: string }) =>
+                  a.type === "InternalIP" && a.address === HOST_IP
+                );
+            },
+            60_000,
+            1_000,
+          );
+          const logs = await waitFor(
+            "logs",
+            async () => {
+              const out = await kc(["logs", "app"]);
+              return out.code === 0 && out.stdout.includes("hello-from-kedge-edge") && out.stdout;
+            },
+            30_000,
+            1_000,
+          );
+          assert.match(logs, /^hello-from-kedge-edge\ntick-0\n/);
+          // Follow (LOGS_CONNECT until the apiserver's side ends) and attach (ATTACH_CONNECT).
+          const kubeconfig = `--kubeconfig=${cp.kubeconfigPath}`;
+          const followed = await streamKubectl(
+            [kubeconfig, "logs", "-f", "--tail=1", "app"],
+            /tick-\d+\n/,
+            3,
+          );
+          assert.ok(ticksInOrder(followed) >= 3, `followed: ${followed}`);
+          const attached = await streamKubectl([kubeconfig, "attach", "app", "-c", "app"], /tick-\d+\n/, 2);
+          assert.ok(ticksInOrder(attached) >= 2, `attached: ${attached}`);
+          const exec1 = await kc(["exec", "app", "--", "sh", "-c", "cat /config/greeting; exit 3"]);
+          assert.equal(exec1.stdout, "hello from kubeedge", exec1.stderr);
+          assert.equal(exec1.code, 3, exec1.stderr);
+          const piped = await kc(["exec", "-i", "app", "--", "sh", "-c", "tr a-z A-Z"], "shout\n");
+          assert.equal(piped.stdout, "SHOUT\n", piped.stderr);
+          // Node proxy GETs: KubeEdge's stream server finds the session by the Host, the node's InternalIP,
+          // which kedge's edge sent as SessionInternalIP; the request arrives as a METRIC_CONNECT.
+          const stats = await kc(["get", "--raw", `/api/v1/nodes/${NODE}/proxy/stats/summary`]);
+          assert.equal(stats.code, 0, stats.stderr);
+          assert.equal(JSON.parse(stats.stdout).node.nodeName, NODE);
         },
       );
 

@@ -2,28 +2,40 @@
 // KubeEdge's source by tests/kubeedge/build.sh, its own kubelet inside) joins kedge's cloudcore with a token
 // from `cloudcore gettoken`, becomes a Ready node with its Lease, runs a Deployment's pod with a ConfigMap
 // volume, a Secret in its environment and the projected service-account token every pod gets by default
-// (a TokenRequest through kedge's cloud), reports status, keeps the pod through 60 s without its cloud,
-// is Ready again after, and finishes the pod's deletion. Skipped, with the build script's one-line reason,
+// (a TokenRequest through kedge's cloud), reports status, answers kubectl logs, exec and a node proxy GET
+// through its edgestream tunnel to kedge's cloud, keeps the pod through 60 s without its cloud, is Ready
+// again after, and finishes the pod's deletion. Skipped, with the build script's one-line reason,
 // where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
-import { createRunDir, startControlPlane } from "./cluster/mod.ts";
+import { join } from "node:path";
+import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
+import { createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
-import { getToken, startCloud } from "./harness/kedge.ts";
-import { kubectlFor } from "./harness/kubectl.ts";
+import { getToken, metric, startCloud } from "./harness/kedge.ts";
+import { kubectlFor, runKubectl, streamKubectl } from "./harness/kubectl.ts";
 import { assertPodToken } from "./harness/service_account.ts";
 import { kubeEdgeBinaries } from "./kubeedge/cloud.ts";
 import { startKubeEdgeEdge } from "./kubeedge/edge.ts";
 
 const NODE = "kubeedge-on-kedge";
+
+/** How many tick-N lines `text` has, each one more than the one before (0 when out of order). */
+function ticksInOrder(text: string): number {
+  const n = [...text.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]));
+  return n.every((v, i) => i === 0 || v === n[i - 1]! + 1) ? n.length : 0;
+}
+/** kube-apiserver reaches kedge's stream server here (the machine's own address, as in streaming_e2e_test). */
+const HOST_IP = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+  ?.address;
 const bins = await kubeEdgeBinaries();
 if ("missing" in bins) console.log(`skipping the KubeEdge edgecore tests: ${bins.missing}`);
 
 Deno.test({
   name:
-    "a real KubeEdge edgecore on kedge's cloudcore: join, Ready, Lease, a Deployment's pod with a ConfigMap, a Secret and a service-account token, offline 60 s, delete",
-  ignore: "missing" in bins,
+    "a real KubeEdge edgecore on kedge's cloudcore: join, Ready, Lease, a Deployment's pod with a ConfigMap, a Secret and a service-account token, logs and exec, offline 60 s, delete",
+  ignore: "missing" in bins || HOST_IP === undefined,
   async fn(t) {
     if ("missing" in bins) return;
     await using cp = await startControlPlane({ controllers: true });
@@ -33,10 +45,53 @@ Deno.test({
     const cri = createCriClient({ endpoint: rt.containerd.endpoint, timeoutMs: 30_000 });
     const stops: Array<() => Promise<void>> = [];
     try {
-      let cloud = await startCloud(run, cp);
+      // kedge's stream server, with a serving certificate the apiserver trusts (--kubelet-certificate-authority).
+      const streamCert = await issueCertificate({
+        ca: cp.pki.ca,
+        commonName: "kedge-stream",
+        usages: ["server"],
+        ipAddresses: [HOST_IP!],
+      });
+      const files = {
+        cert: join(run.path, "stream.crt"),
+        key: join(run.path, "stream.key"),
+        ca: join(run.path, "kubelet-client-ca.crt"),
+      };
+      await Deno.writeTextFile(files.cert, certificateToPem(streamCert.cert));
+      await Deno.writeTextFile(files.key, await privateKeyToPem(streamCert.keys!.privateKey), {
+        mode: 0o600,
+      });
+      await Deno.writeTextFile(files.ca, cp.caPem);
+      const tunnelPort = freePort();
+      const portBase = 20000 + Math.floor(Math.random() * 20000);
+      const cloudStream = {
+        enable: true,
+        tunnelPort,
+        streamAdvertiseAddress: HOST_IP,
+        nodePortRange: { min: portBase, max: portBase + 50 },
+        tlsStreamCertFile: files.cert,
+        tlsStreamPrivateKeyFile: files.key,
+        tlsStreamCAFile: files.ca,
+      };
+      let cloud = await startCloud(run, cp, { cloudStream });
       stops.push(() => cloud.stop());
       const token = await getToken(cloud);
-      const edge = await startKubeEdgeEdge(run, bins, { ...cloud.ports, token }, rt, NODE);
+      const edge = await startKubeEdgeEdge(run, bins, { ...cloud.ports, token }, rt, NODE, {
+        overrides: (m, dir) => {
+          // KubeEdge's edgestream dials kedge's tunnel port with the edge's node certificate.
+          m.edgeStream = {
+            ...m.edgeStream,
+            enable: true,
+            server: `127.0.0.1:${tunnelPort}`,
+            tlsTunnelCAFile: join(dir, "ca/rootCA.crt"),
+            tlsTunnelCertFile: join(dir, "certs/server.crt"),
+            tlsTunnelPrivateKeyFile: join(dir, "certs/server.key"),
+          };
+          // KubeEdge's stream protocol names the edge's kubelet as 127.0.0.1:10350 (its read-only port, which
+          // serves logs and exec in KubeEdge's kubelet); no other test binds that default.
+          (m.edged!.tailoredKubeletConfig as Record<string, unknown>).readOnlyPort = 10350;
+        },
+      });
       stops.push(() => edge.stop());
 
       await t.step("joins with kedge's token and its Node becomes Ready with a Lease", async () => {
@@ -106,7 +161,7 @@ spec:
       containers:
       - name: app
         image: ${rt.images.busybox}
-        command: ["sh", "-c", "exec sleep 3600"]
+        command: ["sh", "-c", "echo hello-from-kubeedge; echo to-stderr >&2; i=0; while true; do echo tick-$i; i=$((i+1)); sleep 1; done"]
         env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: app-secret, key: token}}}]
         volumeMounts: [{name: config, mountPath: /config}]
       volumes:
@@ -131,6 +186,57 @@ spec:
         },
       );
 
+      await t.step(
+        "kubectl logs and exec reach the pod on the KubeEdge edge through its edgestream tunnel to kedge's cloud",
+        async () => {
+          const pod = (await appPod())!.metadata.name;
+          const kc = (args: string[], stdin?: string) =>
+            runKubectl([`--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
+          // The Node names kedge's stream server (its port for this node), not the edge's own kubelet.
+          const node = JSON.parse(await kubectl(["get", "node", NODE, "-o", "json"]));
+          assert.equal(
+            node.status.addresses.find((a: { type: string }) => a.type === "InternalIP")?.address,
+            HOST_IP,
+          );
+          const port = node.status.daemonEndpoints.kubeletEndpoint.Port;
+          assert.ok(port >= portBase && port <= portBase + 50, `kubelet port ${port} is kedge's stream port`);
+          const logs = await waitFor(
+            "logs",
+            async () => {
+              const out = await kc(["logs", pod]);
+              return out.code === 0 && out.stdout.includes("hello-from-kubeedge") && out.stdout;
+            },
+            30_000,
+            1_000,
+          );
+          assert.match(logs, /^hello-from-kubeedge$/m);
+          assert.match(logs, /^to-stderr$/m);
+          // Follow (LOGS_CONNECT until the apiserver's side ends) and attach (ATTACH_CONNECT).
+          const kubeconfig = `--kubeconfig=${cp.kubeconfigPath}`;
+          const followed = await streamKubectl([kubeconfig, "logs", "-f", "--tail=1", pod], /tick-\d+\n/, 3);
+          assert.ok(ticksInOrder(followed) >= 3, `followed: ${followed}`);
+          const attached = await streamKubectl([kubeconfig, "attach", pod, "-c", "app"], /tick-\d+\n/, 2);
+          assert.ok(ticksInOrder(attached) >= 2, `attached: ${attached}`);
+          const exec1 = await kc(["exec", pod, "--", "sh", "-c", "echo from-$TOKEN; exit 3"]);
+          assert.match(exec1.stdout, /from-s3cret/);
+          assert.equal(exec1.code, 3, exec1.stderr);
+          const piped = await kc(["exec", "-i", pod, "--", "sh", "-c", "tr a-z A-Z"], "shout\n");
+          assert.equal(piped.stdout, "SHOUT\n", piped.stderr);
+          // Other kubelet GETs go as KubeEdge's METRIC_CONNECT (its kubelet's /stats/summary fails in a container
+          // sandbox: no filesystem info for the root device; /pods answers).
+          const pods = await kc(["get", "--raw", `/api/v1/nodes/${NODE}/proxy/pods`]);
+          assert.equal(pods.code, 0, pods.stderr);
+          const list = JSON.parse(pods.stdout);
+          assert.equal(list.kind, "PodList");
+          assert.ok(list.items.some((p: { metadata: { name: string } }) => p.metadata.name === pod));
+          // It went through kedge's tunnel: the node's tunnel is KubeEdge's framing.
+          assert.equal(
+            await metric(cloud.ports.metrics, 'kedge_cloud_stream_tunnels{protocol="kubeedge"}'),
+            1,
+          );
+        },
+      );
+
       await t.step("cloudcore away 60 s: the pod's container keeps running; Ready again after", async () => {
         const before = await runningContainer();
         assert.ok(before);
@@ -142,7 +248,7 @@ spec:
           const now = await runningContainer();
           assert.equal(now?.id, before.id, "the same container runs while the cloud is away");
         }
-        cloud = await startCloud(run, cp, { ports });
+        cloud = await startCloud(run, cp, { ports, cloudStream });
         await waitFor("node Ready again", async () => await nodeReady() === "True", 90_000, 1_000);
         assert.equal((await runningContainer())?.id, before.id, "not restarted by the reconnect");
         assert.equal((await appPod())?.status?.phase, "Running");

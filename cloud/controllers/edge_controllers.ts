@@ -34,6 +34,8 @@ export interface EdgeControllersOptions {
   readonly fullSyncGraceMs?: number;
   /** Backoff and staleness limits of the watches (tests shorten them). */
   readonly reflectorTiming?: Partial<ReflectorTiming>;
+  /** cloudStream is on: node addresses and kubelet ports are the stream coordinator's, not the edge's. */
+  readonly streamEndpoints?: boolean;
 }
 
 export interface EdgeControllers extends AsyncDisposable {
@@ -121,7 +123,15 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
     references: (node, key) => index.references(node, key),
   };
   const handleEdgeRequest = createEdgeRequestHandler({
-    deps: { core, coordination, caches: informers.caches, log, unchangedWrites, ownWrites },
+    deps: {
+      core,
+      coordination,
+      caches: informers.caches,
+      log,
+      unchangedWrites,
+      ownWrites,
+      streamEndpoints: options.streamEndpoints,
+    },
     view,
     resync,
     denied,

@@ -102,4 +102,9 @@ export interface RequestDeps {
   readonly unchangedWrites?: Counter;
   /** Pod status writes made for edges, so their watch events are not echoed back. */
   readonly ownWrites?: OwnStatusWrites;
+  /**
+   * cloudStream is on: the stream coordinator publishes every node's address and kubelet port, so an edge's
+   * status patch may not set them (a KubeEdge edge's kubelet reports its own, 127.0.0.1 among them).
+   */
+  readonly streamEndpoints?: boolean;
 }

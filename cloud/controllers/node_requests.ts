@@ -40,11 +40,22 @@ export async function registerNode(deps: RequestDeps, node: string, request: Mes
 
 export async function patchNodeStatus(deps: RequestDeps, node: string, request: Message): Promise<Message> {
   const patch = readStatusPatch(request.content, "node status", NODE_PATCH_METADATA);
+  if (deps.streamEndpoints) withoutEndpoints(patch);
   const patched = await rawBody<V1Node>(
     await deps.core.patchNodeStatusWithHttpInfo({ name: node, body: patch }, STRATEGIC_MERGE_PATCH),
   );
   deps.ownWrites?.record(`node/${node}`, patched.metadata?.resourceVersion);
   return objectResponse(request, patched);
+}
+
+/** Drops what the stream coordinator publishes from a node status patch: addresses and the kubelet port. */
+export function withoutEndpoints(patch: Record<string, unknown>): void {
+  const status = patch.status;
+  if (!isPlainObject(status)) return;
+  for (const key of Object.keys(status)) {
+    // Strategic-merge directives name the list they order: `$setElementOrder/addresses`.
+    if (/^(\$[A-Za-z]+\/)?(addresses|daemonEndpoints)$/.test(key)) delete status[key];
+  }
 }
 
 /** The CoordinationV1Api calls a Lease renewal makes; tests give a counting stand-in. */

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import type { V1Lease } from "@kubernetes/client-node";
 import { type Message, newMessage } from "../../lib/protocol/mod.ts";
-import { forgetLease, type LeaseApi, LeaseVersions, queryLease, renewLease } from "./node_requests.ts";
+import {
+  forgetLease,
+  type LeaseApi,
+  LeaseVersions,
+  queryLease,
+  renewLease,
+  withoutEndpoints,
+} from "./node_requests.ts";
 
 /** A kube-node-lease namespace in memory that counts the apiserver calls made to it. */
 class FakeLeases {
@@ -230,4 +237,24 @@ Deno.test("a lease query answers as KubeEdge's cloud: the Lease as ObjectResp, o
   assert.equal(content.Err, null);
   assert.equal(content.Object.spec?.holderIdentity, "edge-q");
   assert.equal(found.header.resourceversion, content.Object.metadata?.resourceVersion);
+});
+
+Deno.test("with cloudStream on, a node status patch loses its addresses and kubelet port, and keeps the rest", () => {
+  // As a KubeEdge edge's kubelet sends it: strategic-merge directives beside the lists.
+  const patch: Record<string, unknown> = {
+    status: {
+      "$setElementOrder/addresses": [{ type: "InternalIP" }, { type: "Hostname" }],
+      addresses: [{ type: "InternalIP", address: "127.0.0.1" }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      "$setElementOrder/conditions": [{ type: "Ready" }],
+      conditions: [{ type: "Ready", status: "True" }],
+    },
+  };
+  withoutEndpoints(patch);
+  assert.deepEqual(patch, {
+    status: {
+      "$setElementOrder/conditions": [{ type: "Ready" }],
+      conditions: [{ type: "Ready", status: "True" }],
+    },
+  });
 });

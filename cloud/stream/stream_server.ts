@@ -16,7 +16,7 @@ import { createLogger, type Logger } from "../../lib/log.ts";
 import { DEFAULT_SERVER_TIMEOUT_MS, httpsServerTimeouts } from "../../lib/server_timeouts.ts";
 import { carryRequest, carryUpgrade } from "./carry.ts";
 import { forwardRequest, forwardUpgrade, NODE_HEADER, type PeerTls } from "./forward.ts";
-import type { TunnelMux } from "../../lib/tunnel/mux.ts";
+import type { Tunnel } from "./tunnel_server.ts";
 import { commonNameOf } from "./node_identity.ts";
 import { writeRawError } from "./raw_http.ts";
 import { type Authorization, callerOf, type KubeletAuthorizer, subresourceOf } from "./kubelet_authz.ts";
@@ -27,7 +27,7 @@ export interface StreamServerOptions {
   /** certPem/keyPem: the serving certificate; clientCaPem: the CA of kube-apiserver's kubelet-client cert. */
   readonly tls: { readonly certPem: string; readonly keyPem: string; readonly clientCaPem: string };
   /** This replica's tunnels. */
-  readonly tunnels: { tunnel(node: string): TunnelMux | undefined };
+  readonly tunnels: { tunnel(node: string): Tunnel | undefined };
   /** The forward address (HOST:PORT) of the replica holding the node's tunnel, if another one does. */
   readonly holderOf?: (node: string) => Promise<string | undefined>;
   /** With several replicas: this replica's forward listener and its client identity towards the others. */
@@ -76,8 +76,8 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
 
   /** Where a request for `node` goes: this replica's tunnel, another replica, or nowhere (a message). */
   const route = async (node: string, mayForward: boolean) => {
-    const mux = options.tunnels.tunnel(node);
-    if (mux) return { mux };
+    const tunnel = options.tunnels.tunnel(node);
+    if (tunnel) return { tunnel };
     if (mayForward && peerTls && options.holderOf) {
       const holder = await options.holderOf(node);
       const self = `${peerTls.address}:${peerTls.port}`;
@@ -98,7 +98,10 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         if ("peer" in target && peerTls) {
           return forwardRequest(target.peer ?? "", node, peerTls, req, res);
         }
-        if ("mux" in target && target.mux) await carryRequest(target.mux, req, res, headTimeoutMs);
+        if ("tunnel" in target && target.tunnel) {
+          if (target.tunnel.kind === "kubeedge") return target.tunnel.kubeedge.carryRequest(req, res);
+          await carryRequest(target.tunnel.mux, req, res, headTimeoutMs);
+        }
       })().catch((error) => {
         log.info("stream request failed", { node, path: req.url, error: (error as Error).message });
         if (!res.headersSent) send(res, 502, `Cannot reach node ${node}: ${(error as Error).message}`);
@@ -123,7 +126,10 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       if ("peer" in target && peerTls) {
         return forwardUpgrade(target.peer ?? "", node, peerTls, req, socket, head);
       }
-      if ("mux" in target && target.mux) carryUpgrade(target.mux, req, socket, head);
+      if ("tunnel" in target && target.tunnel) {
+        if (target.tunnel.kind === "kubeedge") target.tunnel.kubeedge.carryUpgrade(req, socket, head);
+        else carryUpgrade(target.tunnel.mux, req, socket, head);
+      }
     })().catch((error) =>
       writeRawError(socket, 502, `Cannot reach node ${node}: ${(error as Error).message}`)
     );

@@ -1,7 +1,14 @@
 /**
  * The cloud end of the stream tunnel (KubeEdge's :10004): WebSocket over TLS at /v1/kubeedge/connect, client
- * certificate required and verified against the KubeEdge CA; the node is the certificate's. One tunnel per
- * node: a new one replaces the old. The stream server opens streams on it.
+ * certificate required and verified against the KubeEdge CA; the node is the certificate's (a
+ * `SessionHostNameOverride` header naming another node is refused). One tunnel per node: a new one replaces
+ * the old. The stream server opens streams on it.
+ *
+ * Two wire forms, chosen per connection: an edge that sends `x-kedge-tunnel: mux/1` (kedge's edgecore) gets it
+ * echoed in the 101 and speaks kedge's multiplexer (lib/tunnel/mux.ts); one that sends KubeEdge's
+ * `SessionHostNameOverride` without it (KubeEdge's edgestream) speaks KubeEdge's framing
+ * (lib/tunnel/kubeedge_frame.ts, cloud/stream/kubeedge_tunnel.ts); one with neither (a kedge edgecore from
+ * before the negotiation) the multiplexer.
  */
 import type { IncomingMessage } from "node:http";
 import https from "node:https";
@@ -12,7 +19,16 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { DEFAULT_SERVER_TIMEOUT_MS, httpsServerTimeouts } from "../../lib/server_timeouts.ts";
 import { type MuxOptions, TunnelMux } from "../../lib/tunnel/mux.ts";
+import { KEDGE_TUNNEL_HEADER, KEDGE_TUNNEL_MUX } from "../../lib/tunnel/negotiate.ts";
+import { SESSION_HOST_HEADER } from "../../lib/tunnel/kubeedge_frame.ts";
+import { KubeEdgeTunnel } from "./kubeedge_tunnel.ts";
 import { nodeOfCertificate } from "./node_identity.ts";
+
+/** A node's tunnel: kedge's multiplexer, or KubeEdge's framing. */
+export type Tunnel = { readonly kind: "mux"; readonly mux: TunnelMux } | {
+  readonly kind: "kubeedge";
+  readonly kubeedge: KubeEdgeTunnel;
+};
 
 export interface TunnelServerOptions {
   /** Default 0.0.0.0. */
@@ -36,11 +52,17 @@ export interface TunnelServerOptions {
 export interface TunnelServer {
   readonly port: number;
   /** The node's tunnel on this replica, if it has one. */
-  tunnel(node: string): TunnelMux | undefined;
+  tunnel(node: string): Tunnel | undefined;
   nodes(): string[];
   /** Serves a renewed certificate to new connections (open tunnels keep theirs). */
   updateServerCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
+}
+
+/** kedge's multiplexer, unless the edge is KubeEdge's (its session header and no x-kedge-tunnel). */
+function speaksMux(req: IncomingMessage): boolean {
+  if (req.headers[KEDGE_TUNNEL_HEADER] === KEDGE_TUNNEL_MUX) return true;
+  return req.headers[SESSION_HOST_HEADER.toLowerCase()] === undefined;
 }
 
 export async function startTunnelServer(options: TunnelServerOptions): Promise<TunnelServer> {
@@ -49,7 +71,7 @@ export async function startTunnelServer(options: TunnelServerOptions): Promise<T
   const maxHead = options.mux?.maxHeadBytes ?? 64 * 1024;
   const nodeLimit = options.nodeLimit ?? 500;
   const pingMs = (options.pingSeconds ?? 15) * 1000;
-  const tunnels = new Map<string, { ws: WebSocket; mux: TunnelMux }>();
+  const tunnels = new Map<string, { ws: WebSocket; tunnel: Tunnel }>();
   const sockets = new Set<Duplex>();
   const server = https.createServer({
     ca: options.tls.caPem,
@@ -64,6 +86,14 @@ export async function startTunnelServer(options: TunnelServerOptions): Promise<T
     noServer: true,
     maxPayload: Math.max(maxFrame, maxHead) + 64,
     perMessageDeflate: false,
+    // KubeEdge's framing sends raw bytes in text frames.
+    skipUTF8Validation: true,
+  });
+  // kedge's edge asks for the multiplexer; the answer tells it this cloud is kedge's.
+  wss.on("headers", (headers: string[], req: IncomingMessage) => {
+    if (req.headers[KEDGE_TUNNEL_HEADER] === KEDGE_TUNNEL_MUX) {
+      headers.push(`${KEDGE_TUNNEL_HEADER}: ${KEDGE_TUNNEL_MUX}`);
+    }
   });
   server.on("connection", (socket: Duplex) => {
     sockets.add(socket);
@@ -96,15 +126,30 @@ export async function startTunnelServer(options: TunnelServerOptions): Promise<T
       return refuse(404, "Cannot accept tunnel: path must be /v1/kubeedge/connect");
     }
     const node = identity.node;
+    const claimed = req.headers[SESSION_HOST_HEADER.toLowerCase()];
+    if (typeof claimed === "string" && claimed !== "" && claimed !== node) {
+      log.warn("tunnel refused", {
+        reason: "header names another node",
+        node,
+        claimed: claimed.slice(0, 253),
+      });
+      return refuse(403, `Cannot accept tunnel: the certificate is node ${node}'s`);
+    }
     if (!tunnels.has(node) && tunnels.size >= nodeLimit) {
       return refuse(503, "Cannot accept tunnel: node limit reached");
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const previous = tunnels.get(node);
-      const mux = new TunnelMux(ws, options.mux);
-      tunnels.set(node, { ws, mux });
+      const tunnel: Tunnel = speaksMux(req) ? { kind: "mux", mux: new TunnelMux(ws, options.mux) } : {
+        kind: "kubeedge",
+        kubeedge: new KubeEdgeTunnel(ws, {
+          maxConnections: options.mux?.maxStreams,
+          maxFrameBytes: options.mux?.maxFrameBytes,
+        }),
+      };
+      tunnels.set(node, { ws, tunnel });
       previous?.ws.close(4000, "replaced by a newer tunnel");
-      log.info("tunnel connected", { node });
+      log.info("tunnel connected", { node, protocol: tunnel.kind });
       options.onConnect?.(node);
       let missed = 0;
       const pinger = setInterval(() => {
@@ -134,7 +179,7 @@ export async function startTunnelServer(options: TunnelServerOptions): Promise<T
   log.info("tunnel server listening", { address, port });
   return {
     port,
-    tunnel: (node) => tunnels.get(node)?.mux,
+    tunnel: (node) => tunnels.get(node)?.tunnel,
     nodes: () => [...tunnels.keys()],
     updateServerCertificate(certPem, keyPem) {
       server.setSecureContext({ ca: options.tls.caPem, cert: certPem, key: keyPem });

@@ -12,8 +12,12 @@ export interface NodeAgentOptions {
   labels: Record<string, string>;
   facts: () => NodeFacts;
   kubeletPort: number;
-  /** Whether the node reports its own addresses and kubelet port (false when cloudcore publishes them). */
-  reportEndpoints: boolean;
+  /**
+   * What the node reports of its own endpoints: addresses and kubelet port (true), nothing (false: kedge's
+   * cloud publishes both for its stream tunnel), or asked at each report: "addresses" (the InternalIP) on a
+   * KubeEdge cloud, which publishes only the port (docs/streaming.md).
+   */
+  reportEndpoints: boolean | (() => "all" | "addresses" | "none");
   statusEveryMs: number;
   /** An unchanged status is still reported this often (the kubelet's nodeStatusReportFrequency). */
   reportEveryMs: number;
@@ -187,11 +191,16 @@ export class NodeAgent {
   #status() {
     const facts = this.options.facts();
     const now = rfc3339(new Date());
-    const endpoints = this.options.reportEndpoints
+    const option = this.options.reportEndpoints;
+    const report = typeof option === "function" ? option() : option ? "all" : "none";
+    const endpoints = report === "all"
       ? {
         addresses: facts.addresses,
         daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort } },
       }
+      : report === "addresses"
+      // The InternalIP only: kube-apiserver prefers a Hostname address, which the cloud cannot resolve.
+      ? { addresses: facts.addresses.filter((a) => a.type === "InternalIP") }
       : {};
     return {
       capacity: facts.capacity,

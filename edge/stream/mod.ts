@@ -8,6 +8,7 @@ export {
   type StreamTunnel,
   type StreamTunnelOptions,
   TUNNEL_PATH,
+  type TunnelPeer,
   type TunnelTls,
 } from "./tunnel_client.ts";
 export type { MuxOptions } from "../../lib/tunnel/mux.ts";

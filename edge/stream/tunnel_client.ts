@@ -3,11 +3,19 @@
  * connect) with its node client certificate and keeps the connection up, reconnecting with backoff. Each
  * stream the cloud opens is a request for the kubelet-style server on this box; nothing listens here for
  * the cloud.
+ *
+ * The upgrade request carries what KubeEdge's edgestream sends (`SessionHostNameOverride: <node>`,
+ * `SessionInternalIP: <address>`) and `x-kedge-tunnel: mux/1`. kedge's cloud echoes the latter and the
+ * tunnel speaks kedge's multiplexer; KubeEdge's cloud does not, and the tunnel speaks KubeEdge's framing
+ * (kubeedge_session.ts).
  */
 import { WebSocket } from "ws";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { serveLocally } from "./local_request.ts";
+import { serveKubeEdgeSession } from "./kubeedge_session.ts";
 import { type MuxOptions, TunnelMux } from "../../lib/tunnel/mux.ts";
+import { KEDGE_TUNNEL_HEADER, KEDGE_TUNNEL_MUX } from "../../lib/tunnel/negotiate.ts";
+import { SESSION_HOST_HEADER, SESSION_IP_HEADER } from "../../lib/tunnel/kubeedge_frame.ts";
 
 export interface TunnelTls {
   readonly caPem: string;
@@ -28,10 +36,19 @@ export interface StreamTunnelOptions {
   /** Seconds between pings; the tunnel is dropped after two unanswered. Default 15. */
   readonly pingSeconds?: number;
   readonly mux?: Omit<MuxOptions, "onOpen">;
+  /** Sent as SessionHostNameOverride (KubeEdge's cloud keys its session by it; kedge's takes the certificate's). */
+  readonly nodeName?: string;
+  /** Sent as SessionInternalIP. */
+  readonly nodeIP?: string;
 }
+
+/** Which cloud the tunnel reached: kedge's (multiplexer) or KubeEdge's (its framing). */
+export type TunnelPeer = "kedge" | "kubeedge";
 
 export interface StreamTunnel {
   readonly connected: boolean;
+  /** The cloud of the current (or last) connection; undefined before the first. */
+  readonly peer: TunnelPeer | undefined;
   /** Resolves when connected (for tests and readiness). */
   waitConnected(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -48,6 +65,7 @@ export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
   const maxHead = options.mux?.maxHeadBytes ?? 64 * 1024;
   let ws: WebSocket | undefined;
   let connected = false;
+  let peer: TunnelPeer | undefined;
   let stopped = false;
   let delay = backoff.minMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -69,17 +87,39 @@ export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
       maxPayload: Math.max(maxFrame, maxHead) + 64,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
+      skipUTF8Validation: true,
+      headers: {
+        [KEDGE_TUNNEL_HEADER]: KEDGE_TUNNEL_MUX,
+        ...(options.nodeName ? { [SESSION_HOST_HEADER]: options.nodeName } : {}),
+        ...(options.nodeIP ? { [SESSION_IP_HEADER]: options.nodeIP } : {}),
+      },
     });
     ws = socket;
+    let kedgeCloud = false;
+    socket.on("upgrade", (res) => kedgeCloud = res.headers[KEDGE_TUNNEL_HEADER] === KEDGE_TUNNEL_MUX);
     let pinger: ReturnType<typeof setInterval> | undefined;
     let missed = 0;
     socket.on("open", () => {
       connected = true;
+      peer = kedgeCloud ? "kedge" : "kubeedge";
       delay = backoff.minMs;
-      log.info("tunnel connected", { server: options.server });
+      log.info("tunnel connected", { server: options.server, protocol: kedgeCloud ? "mux" : "kubeedge" });
       for (const waiter of waiters) waiter();
       waiters.clear();
-      new TunnelMux(socket, { ...options.mux, onOpen: (stream, head) => serveLocally(stream, head, target) });
+      if (kedgeCloud) {
+        new TunnelMux(socket, {
+          ...options.mux,
+          onOpen: (stream, head) => serveLocally(stream, head, target),
+        });
+      } else {
+        serveKubeEdgeSession(socket, {
+          target,
+          log,
+          maxConnections: options.mux?.maxStreams,
+          maxFrameBytes: options.mux?.maxFrameBytes,
+          highWaterBytes: options.mux?.highWaterBytes,
+        });
+      }
       pinger = setInterval(() => {
         if (++missed > 2) return void socket.terminate();
         socket.ping();
@@ -108,6 +148,9 @@ export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
   return {
     get connected() {
       return connected;
+    },
+    get peer() {
+      return peer;
     },
     waitConnected(timeoutMs) {
       if (connected) return Promise.resolve();

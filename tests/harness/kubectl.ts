@@ -34,3 +34,36 @@ export function kubectlFor(kubeconfigPath: string): (args: string[], stdin?: str
     return out.stdout;
   };
 }
+
+/**
+ * A streaming kubectl (`logs -f`, `attach`): reads stdout until `pattern` matched `count` times or `timeoutMs`
+ * passed, then stops it; resolves with what it printed.
+ */
+export async function streamKubectl(
+  args: string[],
+  pattern: RegExp,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<string> {
+  const { kubectl } = await controlPlaneBinaries();
+  const child = new Deno.Command(kubectl, { args, stdin: "null", stdout: "piped", stderr: "null" }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const global = new RegExp(pattern.source, "g");
+  let seen = "";
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), timeoutMs);
+  try {
+    while ((seen.match(global) ?? []).length < count) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await reader.cancel().catch(() => {});
+    await child.status;
+  }
+  return seen;
+}

@@ -53,6 +53,19 @@ const CRDS = [
   "operations/operations_v1alpha2_nodeupgradejob.yaml",
 ];
 
+/**
+ * cloudStream on: its tunnel server (edges dial it) and its stream server (kube-apiserver calls it as the
+ * node's kubelet), with a serving certificate the apiserver trusts.
+ */
+export interface KubeEdgeStreamOptions {
+  tunnelPort: number;
+  streamPort: number;
+  certFile: string;
+  keyFile: string;
+  /** The CA of the apiserver's kubelet-client certificate (cloudcore requests, never verifies, one). */
+  caFile: string;
+}
+
 export interface KubeEdgeCloud extends Spawned {
   ports: { websocket: number; https: number };
   /** The join token cloudcore wrote to kubeedge/tokensecret (what `keadm gettoken` prints). */
@@ -64,10 +77,15 @@ export async function startKubeEdgeCloud(
   run: RunDir,
   cp: ControlPlane,
   bins: KubeEdgeBinaries,
-  options: { deviceController?: boolean; router?: { port: number; restTimeout?: number } } = {},
+  options: {
+    deviceController?: boolean;
+    router?: { port: number; restTimeout?: number };
+    stream?: KubeEdgeStreamOptions;
+  } = {},
 ): Promise<KubeEdgeCloud> {
   const kubectl = kubectlFor(cp.kubeconfigPath);
   for (const crd of CRDS) await kubectl(["apply", "-f", join(bins.src, "build/crds", crd)]);
+  if (options.stream) await seedTunnelPort(kubectl, options.stream.streamPort);
   const dir = join(run.path, "kubeedge-cloud");
   await Deno.mkdir(dir, { recursive: true });
   const ports = { websocket: freePort(), https: freePort() };
@@ -106,7 +124,20 @@ export async function startKubeEdgeCloud(
           restTimeout: options.router.restTimeout ?? 10,
         }
         : { enable: false },
-      cloudStream: { enable: false },
+      cloudStream: options.stream
+        ? {
+          enable: true,
+          tunnelPort: options.stream.tunnelPort,
+          streamPort: options.stream.streamPort,
+          tlsStreamCertFile: options.stream.certFile,
+          tlsStreamPrivateKeyFile: options.stream.keyFile,
+          tlsStreamCAFile: options.stream.caFile,
+          // Absent: the tunnel serves CloudHub's CA and certificate.
+          tlsTunnelCAFile: join(dir, "tunnel-ca.crt"),
+          tlsTunnelCertFile: join(dir, "tunnel.crt"),
+          tlsTunnelPrivateKeyFile: join(dir, "tunnel.key"),
+        }
+        : { enable: false },
       iptablesManager: { enable: false },
     },
   };
@@ -140,6 +171,37 @@ export async function startKubeEdgeCloud(
     await process.stop();
     throw error;
   }
+}
+
+/**
+ * KubeEdge's cloudcore publishes, as every node's kubelet port, a port it negotiates at start and records in
+ * ConfigMap kubeedge/tunnelport (10351 for the first cloudcore); its iptables manager then DNATs that port to
+ * the stream server. Without iptables here, the record is written first so that the negotiated port is the
+ * stream server's own: the apiserver dials <node InternalIP>:<streamPort>, and the node's InternalIP (the
+ * machine's address, which the edge reports) is where the stream server listens. The key is cloudcore's
+ * address (its default-route interface); every non-loopback IPv4 address of the machine is written.
+ */
+async function seedTunnelPort(kubectl: ReturnType<typeof kubectlFor>, streamPort: number): Promise<void> {
+  const addresses = Deno.networkInterfaces().filter((i) =>
+    i.family === "IPv4" && !i.address.startsWith("127.")
+  );
+  const record = {
+    ipTunnelPort: Object.fromEntries(addresses.map((i) => [i.address, streamPort])),
+    port: { [String(streamPort)]: true },
+  };
+  await kubectl(["create", "namespace", "kubeedge"]).catch(() => "");
+  await kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: "tunnelport",
+        namespace: "kubeedge",
+        annotations: { "tunnelportrecord.kubeedge.io": JSON.stringify(record) },
+      },
+    }),
+  );
 }
 
 async function listening(port: number): Promise<boolean> {
