@@ -13,6 +13,9 @@ export interface CsrOptions {
   readonly nodeName?: string;
   /** Any other subject; for tests of a cloud that must ignore what the CSR asks. */
   readonly subject?: { readonly commonName: string; readonly organizations?: readonly string[] };
+  /** Subject alternative names to ask for (a serving certificate's). */
+  readonly ipAddresses?: readonly string[];
+  readonly dnsNames?: readonly string[];
 }
 
 /** A CSR signed by `keys`, DER. Needs `nodeName` or `subject`. */
@@ -24,10 +27,15 @@ export async function createCsr(options: CsrOptions): Promise<Uint8Array> {
   if (!subject) throw new TypeError("Cannot create CSR: give a nodeName or a subject");
   const name: x509.JsonName = [{ CN: [subject.commonName] }];
   for (const o of subject.organizations ?? []) name.push({ O: [o] });
+  const sans = [
+    ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
+    ...(options.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
+  ];
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name,
     keys: options.keys,
     signingAlgorithm: signingAlgorithmFor(options.keys.privateKey),
+    extensions: sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans, false)] : [],
   });
   return new Uint8Array(csr.rawData);
 }
