@@ -43,6 +43,12 @@ const JOIN_FLAGS = {
   token: { type: "string", value: "TOKEN", description: "join: the token from cloudcore gettoken" },
   "node-name": { type: "string", value: "NAME", description: "join: this node's name" },
   certport: { type: "string", value: "PORT", description: "join: cloudcore's HTTPS port (default 10002)" },
+  "tunnel-port": {
+    type: "string",
+    value: "PORT",
+    description:
+      "join: cloudcore's stream tunnel port; turns kubectl logs/exec on (cloudcore init prints it)",
+  },
   force: {
     type: "boolean",
     description: "join: take a node name that already exists; reset: even while edgecore answers",
@@ -60,10 +66,10 @@ const JOIN_FLAGS = {
   },
 } as const;
 
-function portFlag(text: string): number {
+function portFlag(text: string, flag = "--certport"): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`--certport must be a port number from 1 to 65535, got ${JSON.stringify(text)}`);
+    throw new UsageError(`${flag} must be a port number from 1 to 65535, got ${JSON.stringify(text)}`);
   }
   return port;
 }
@@ -117,6 +123,9 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
         token: flags.token,
         nodeName: flags["node-name"],
         certport: flags.certport === undefined ? undefined : portFlag(flags.certport),
+        tunnelPort: flags["tunnel-port"] === undefined
+          ? undefined
+          : portFlag(flags["tunnel-port"], "--tunnel-port"),
         force: flags.force,
         root: flags.root,
         configPath: flags.config,
@@ -135,6 +144,9 @@ export async function main(argv: readonly string[], io: MainIO = STDIO): Promise
         token: flags.token,
         nodeName: flags["node-name"],
         certport: flags.certport === undefined ? undefined : portFlag(flags.certport),
+        tunnelPort: flags["tunnel-port"] === undefined
+          ? undefined
+          : portFlag(flags["tunnel-port"], "--tunnel-port"),
         configPath: flags.config,
         force: flags.force,
         certDir: flags["cert-dir"],

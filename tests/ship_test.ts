@@ -8,7 +8,7 @@ import * as k8s from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
 import { controlPlaneBinaries, createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
 import { cloudConfig, command } from "./harness/kedge.ts";
-import { kubectlFor } from "./harness/kubectl.ts";
+import { kubectlFor, runKubectl } from "./harness/kubectl.ts";
 import { type Core, startCore } from "./harness/cores.ts";
 import { EDGECORE_UNIT } from "../edge/cli/mod.ts";
 import { certificateToPem, issueCertificate, privateKeyToPem, x509 } from "../lib/pki/mod.ts";
@@ -50,7 +50,8 @@ function ok(out: { code: number; stdout: string; stderr: string }, what: string)
 }
 
 Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, status, reset", async (t) => {
-  await using cp = await startControlPlane();
+  // With the controller-manager: it publishes kube-root-ca.crt and signs the stream certificate init asks for.
+  await using cp = await startControlPlane({ controllers: true });
   const run = await createRunDir("ship");
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cp.kubeconfigPath);
@@ -59,9 +60,18 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
   const ports = { websocket: freePort(), https: freePort(), metrics: freePort() };
   const configFile = join(run.path, "cloudcore.yaml");
   // The operator's file: ports of this test; init adds the kubeconfig and the advertise address.
+  const tunnelPort = freePort();
+  // Ports chosen once (free ones, never a random range another test may hold), the same across restarts.
+  const nodePort = freePort();
+  const peerPort = freePort();
   const base = cloudConfig(cp, ports);
   base.kubeAPIConfig.kubeConfig = "";
   base.modules.cloudHub.advertiseAddress = [];
+  // The stream ports of this test; init adds the certificate, the kubelet-client CA and enable.
+  Object.assign(base.modules, {
+    cloudStream: { tunnelPort, nodePortRange: { min: nodePort, max: nodePort }, peerPort },
+  });
+  const streamDir = join(run.path, "stream");
   // The Router on: init's ClusterRole must let cloudcore watch Rules and RuleEndpoints.
   Object.assign(base.modules, { router: { enable: true, address: "127.0.0.1", port: freePort() } });
   await Deno.writeTextFile(configFile, stringify(base));
@@ -107,33 +117,19 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
     );
     return pem ? new x509.X509Certificate(pem[0]).serialNumber : undefined;
   };
-  const tunnelPort = freePort();
-  // Ports chosen once (free ones, never a random range another test may hold), the same across restarts.
-  const nodePort = freePort();
-  const peerPort = freePort();
-  const streamFiles = async () => {
+  /** What an operator (or cert-manager) does: new files where init put the stream certificate. */
+  const replaceStreamCertificate = async () => {
     const stream = await issueCertificate({
       ca: cp.pki.ca,
       commonName: "kedge-stream",
       usages: ["server"],
       ipAddresses: ["127.0.0.1"],
     });
-    const file = (name: string) => join(run.path, name);
-    await Deno.writeTextFile(file("stream.crt"), certificateToPem(stream.cert));
-    await Deno.writeTextFile(file("stream.key"), await privateKeyToPem(stream.keys!.privateKey), {
+    await Deno.writeTextFile(join(streamDir, "stream.key"), await privateKeyToPem(stream.keys!.privateKey), {
       mode: 0o600,
     });
-    await Deno.writeTextFile(file("stream-ca.crt"), cp.caPem);
-    return {
-      enable: true,
-      tunnelPort,
-      streamAdvertiseAddress: "127.0.0.1",
-      nodePortRange: { min: nodePort, max: nodePort },
-      tlsStreamCertFile: file("stream.crt"),
-      tlsStreamPrivateKeyFile: file("stream.key"),
-      tlsStreamCAFile: file("stream-ca.crt"),
-      peerPort,
-    };
+    await Deno.writeTextFile(join(streamDir, "stream.crt"), certificateToPem(stream.cert));
+    return stream.cert.serialNumber;
   };
   const startCloud = async (name: string) => {
     // cloudcore runs as the ServiceAccount init made, so every right it needs must be in init's ClusterRole.
@@ -160,8 +156,6 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
     const config = parse(await Deno.readTextFile(configFile));
     config.kubeAPIConfig.kubeConfig = saKubeconfig;
     config.modules.cloudHub.serverCertCheckInterval = 1;
-    // The stream tunnel (10004) too, so that every TLS port cloudcore serves with its certificate is checked.
-    config.modules.cloudStream = { ...config.modules.cloudStream, ...await streamFiles() };
     const started = await startCore(run, "cloudcore", config, { name });
     await started.waitForLog("cloudcore ready", 60_000);
     return started;
@@ -196,7 +190,7 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
           joinLine,
           new RegExp(
             `^edgecore join --cloudcore-ipport 127\\.0\\.0\\.1:${ports.websocket} --certport ${ports.https} ` +
-              "--token [0-9a-f]{64}\\.\\S+ --node-name <NODE>$",
+              `--tunnel-port ${tunnelPort} --token [0-9a-f]{64}\\.\\S+ --node-name <NODE>$`,
           ),
         );
         const written = parse(await Deno.readTextFile(configFile));
@@ -204,6 +198,26 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
         assert.deepEqual(written.modules.cloudHub.advertiseAddress, ["127.0.0.1"]);
         assert.deepEqual(written.modules.cloudHub.dnsNames, ["cloudcore.test"]);
         assert.equal(written.modules.cloudHub.websocket.port, ports.websocket);
+        // kubectl logs/exec set up: a stream certificate the cluster signed, its kubelet-client CA, cloudStream on.
+        assert.match(
+          out.stdout,
+          new RegExp(
+            `\nkubectl logs/exec: stream certificate ${streamDir}/stream\\.crt \\(signed by the cluster, csr ` +
+              "kedge-cloudcore-stream-\\w+\\) for 127\\.0\\.0\\.1; kubelet-client CA from configmap " +
+              "kube-system/kube-root-ca\\.crt\\n",
+          ),
+        );
+        assert.deepEqual(written.modules.cloudStream, {
+          ...written.modules.cloudStream,
+          enable: true,
+          tunnelPort,
+          tlsStreamCertFile: join(streamDir, "stream.crt"),
+          tlsStreamPrivateKeyFile: join(streamDir, "stream.key"),
+          tlsStreamCAFile: join(streamDir, "kubelet-client-ca.crt"),
+        });
+        assert.equal(await Deno.readTextFile(join(streamDir, "kubelet-client-ca.crt")), cp.caPem);
+        const served = new x509.X509Certificate(await Deno.readTextFile(join(streamDir, "stream.crt")));
+        assert.equal(served.issuer, new x509.X509Certificate(cp.caPem).subject, "signed by the cluster CA");
         const role = await rbac.readClusterRole({ name: "cloudcore" });
         const resources = role.rules!.flatMap((r) => r.resources ?? []);
         for (
@@ -267,13 +281,12 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
         // Free ports, never the defaults (10350, 10550, 1883, 1884): an edgecore may run on this machine.
         // Written back under the root too, so that `edgecore status` and `reset` ask this edgecore only.
         config.modules.eventBus = { mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${freePort()}` };
-        // The stream tunnel on, so that cloudcore serves this node's stream port (its certificate is renewed
-        // below).
-        config.modules.edgeStream = {
-          enable: true,
-          tunnelServer: `127.0.0.1:${tunnelPort}`,
-          server: `127.0.0.1:${freePort()}`,
-        };
+        // The join line's --tunnel-port turned the stream tunnel on (kubectl logs/exec with no other step).
+        assert.deepEqual(
+          [config.modules.edgeStream.enable, config.modules.edgeStream.tunnelServer],
+          [true, `127.0.0.1:${tunnelPort}`],
+        );
+        config.modules.edgeStream.server = `127.0.0.1:${freePort()}`;
         config.modules.metaManager = { metaServer: { enable: true, server: `127.0.0.1:${freePort()}` } };
         config.modules.deviceTwin = { ...config.modules.deviceTwin, dmiSockPath: join(root, "etc/kubeedge") };
         await Deno.writeTextFile(rootConfig, stringify(config));
@@ -285,6 +298,47 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
         edge = await startCore(run, "edgecore", config, { name: "ship-edge" });
         stops.push(() => edge!.stop());
         await edge.waitForLog("connected to cloudcore", 30_000);
+      },
+    );
+
+    await t.step(
+      "with nothing but init and join, kubectl exec reaches edgecore through the apiserver, cloudcore and the tunnel",
+      async () => {
+        // apiserver -> the node's stream port on cloudcore (verified against the cluster CA, as the test
+        // apiserver runs with --kubelet-certificate-authority) -> the edge's tunnel -> its kubelet-style server.
+        // A pod bound to the node: kubectl exec makes the apiserver call the node's kubelet (its proxy refuses
+        // loopback addresses, exec does not). With no containerd here the edge answers that it cannot list
+        // containers, and that answer, written by edgecore, is the proof the path works.
+        const kubectl = kubectlFor(cp.kubeconfigPath);
+        await kubectl(
+          ["apply", "-f", "-"],
+          JSON.stringify({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "path-check", namespace: "default" },
+            spec: { nodeName: "ship-edge", containers: [{ name: "c", image: "busybox" }] },
+          }),
+        );
+        let last = "";
+        await waitFor(
+          "kubectl exec answered by edgecore",
+          async () => {
+            const got = await runKubectl([
+              `--kubeconfig=${cp.kubeconfigPath}`,
+              "exec",
+              "path-check",
+              "--",
+              "true",
+            ]);
+            last = `${got.code} ${got.stdout.trim()} ${got.stderr.trim()}`;
+            // edgecore's CRI client, naming the socket only this edgecore was given.
+            return /Cannot ListContainers: .*no-containerd\.sock/.test(got.stderr);
+          },
+          30_000,
+        ).catch((error) => {
+          throw new Error(`${error.message}; last answer: ${last}`);
+        });
+        console.log(`kubectl exec through init's stream setup: ${last}`);
       },
     );
 
@@ -454,10 +508,7 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
           15_000,
         );
         // The stream ports' certificate is the operator's files: replaced on disk, served without a restart.
-        await streamFiles();
-        const streamSerial = new x509.X509Certificate(
-          await Deno.readTextFile(join(run.path, "stream.crt")),
-        ).serialNumber;
+        const streamSerial = await replaceStreamCertificate();
         await waitFor(
           "the replaced stream certificate served on the node's stream port",
           async () => (await servedSerial(nodePort)) === streamSerial,

@@ -13,6 +13,7 @@ import { type CloudCoreConfig, parseCloudCoreConfig } from "../config.ts";
 import { DEVICE_CRDS_YAML, RULE_CRDS_YAML } from "../crds/mod.ts";
 import { applyObjects } from "./apply.ts";
 import { joinCommandLine, mintJoinToken } from "./join_command.ts";
+import { setUpStreaming } from "./stream_setup.ts";
 import {
   clusterRoleBindingObject,
   clusterRoleObject,
@@ -67,14 +68,22 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     }, expires ${pki.serverCert.notAfter.toISOString()}`,
   );
   print(`secret/tokensecret ready (namespace ${KUBEEDGE_NAMESPACE})`);
+  const streaming = await setUpStreaming({
+    kc,
+    config,
+    configPath: options.configPath,
+    pki,
+    log: options.log,
+  });
+  print(streaming.line);
   let configWritten = false;
   if (options.configPath !== undefined) {
-    configWritten = await writeConfigIfChanged(options.configPath, config);
+    configWritten = await writeConfigIfChanged(options.configPath, streaming.config);
     print(`config ${options.configPath} ${configWritten ? "written" : "unchanged"}`);
   }
   const host = hub.advertiseAddress[0] ?? hub.dnsNames[0] ?? sans.ipAddresses[0] ?? sans.dnsNames[0] ?? "";
   const minted = await mintJoinToken(kc, config);
-  const joinCommand = joinCommandLine(host, config, minted.token);
+  const joinCommand = joinCommandLine(host, streaming.config, minted.token);
   print("");
   print(`Run on each edge node (the token is valid until ${minted.expiresAt.toISOString()}):`);
   print("");

@@ -38,10 +38,15 @@ export async function mintJoinToken(kc: KubeConfig, config: CloudCoreConfig): Pr
   return { token, expiresAt: new Date(Math.floor((now.getTime() + ttlMs) / 1000) * 1000) };
 }
 
-/** `edgecore join --cloudcore-ipport HOST:WS --certport HTTPS --token T --node-name <NODE>`. */
+/**
+ * `edgecore join --cloudcore-ipport HOST:WS --certport HTTPS [--tunnel-port TUNNEL] --token T --node-name <NODE>`;
+ * the tunnel port when cloudStream is on, so the edge turns kubectl logs/exec on too.
+ */
 export function joinCommandLine(host: string, config: CloudCoreConfig, token: string): string {
   const hub = config.modules.cloudHub;
+  const stream = config.modules.cloudStream;
   const bracketed = host.includes(":") ? `[${host}]` : host;
-  return `edgecore join --cloudcore-ipport ${bracketed}:${hub.websocket.port} --certport ${hub.https.port} ` +
+  const tunnel = stream.enable ? ` --tunnel-port ${stream.tunnelPort}` : "";
+  return `edgecore join --cloudcore-ipport ${bracketed}:${hub.websocket.port} --certport ${hub.https.port}${tunnel} ` +
     `--token ${token} --node-name ${NODE_PLACEHOLDER}`;
 }

@@ -14,6 +14,8 @@ export interface JoinInstallOptions extends EdgeFileFlags {
   readonly token?: string;
   readonly nodeName?: string;
   readonly certport?: number;
+  /** cloudcore's stream tunnel port: edgeStream on, dialling HOST:PORT. */
+  readonly tunnelPort?: number;
   readonly force?: boolean;
   /** Write (and enable) the systemd unit. */
   readonly install?: boolean;
@@ -36,6 +38,7 @@ export async function joinAndInstall(options: JoinInstallOptions): Promise<EdgeF
   await joinCloud({
     cloudcoreIpPort: options.cloudcoreIpport ?? "",
     certPort: options.certport ?? DEFAULT_CERT_PORT,
+    tunnelPort: options.tunnelPort,
     token: options.token ?? "",
     nodeName: options.nodeName ?? "",
     force: options.force ?? false,

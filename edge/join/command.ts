@@ -1,4 +1,5 @@
-// `edgecore join --cloudcore-ipport HOST:10000 --token T --node-name N [--certport 10002] [--force]`: the
+// `edgecore join --cloudcore-ipport HOST:10000 --token T --node-name N [--certport 10002] [--tunnel-port 10004]
+// [--force]`: the
 // flags, parsed by main.ts, turned into a joinCloud call with the default file locations.
 import { join } from "node:path";
 import { DEFAULT_EDGECORE_CONFIG_PATH, defaultEdgeCoreConfig } from "../config.ts";
@@ -9,6 +10,8 @@ export interface JoinFlags {
   readonly token?: string;
   readonly nodeName?: string;
   readonly certport?: number;
+  /** cloudcore's stream tunnel port: edgeStream on, dialling HOST:PORT. */
+  readonly tunnelPort?: number;
   /** Where the edgecore config goes. Default /etc/kubeedge/config/edgecore.yaml. */
   readonly configPath?: string;
   readonly force?: boolean;
@@ -30,6 +33,7 @@ export function runJoinCommand(flags: JoinFlags, print: (line: string) => void):
   return joinCloud({
     cloudcoreIpPort: flags.cloudcoreIpport ?? "",
     certPort: flags.certport ?? DEFAULT_CERT_PORT,
+    tunnelPort: flags.tunnelPort,
     token: flags.token ?? "",
     nodeName: flags.nodeName ?? "",
     force: flags.force ?? false,

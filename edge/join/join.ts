@@ -36,6 +36,8 @@ export interface JoinOptions {
   readonly cloudcoreIpPort: string;
   /** cloudcore's HTTPS port. Default 10002. */
   readonly certPort?: number;
+  /** cloudcore's stream tunnel port (10004): when given, kubectl logs/exec are on (edgeStream). */
+  readonly tunnelPort?: number;
   readonly token: string;
   readonly nodeName: string;
   readonly paths: JoinPaths;
@@ -136,6 +138,7 @@ export async function joinCloud(options: JoinOptions): Promise<JoinResult> {
     keyPem: await privateKeyToPem(keys.privateKey),
     websocketServer: `${host}:${portOf(options.cloudcoreIpPort)}`,
     httpServer,
+    tunnelServer: options.tunnelPort === undefined ? undefined : `${host}:${options.tunnelPort}`,
     nodeName,
     dataSource: options.dataSource,
   });

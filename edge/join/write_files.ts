@@ -14,6 +14,8 @@ export interface JoinFiles {
   readonly websocketServer: string;
   /** https://HOST:10002 */
   readonly httpServer: string;
+  /** HOST:10004, cloudcore's stream tunnel: edgeStream on when given. */
+  readonly tunnelServer?: string;
   readonly nodeName: string;
   readonly dataSource?: string;
 }
@@ -29,6 +31,10 @@ export function joinedConfig(files: Omit<JoinFiles, "caPem" | "certPem" | "keyPe
   hub.token = "";
   config.modules.edged.hostnameOverride = files.nodeName;
   if (files.dataSource !== undefined) config.database.dataSource = files.dataSource;
+  if (files.tunnelServer !== undefined) {
+    config.modules.edgeStream.enable = true;
+    config.modules.edgeStream.tunnelServer = files.tunnelServer;
+  }
   return config;
 }
 
