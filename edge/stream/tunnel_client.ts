@@ -55,6 +55,8 @@ export interface StreamTunnel {
 }
 
 export const TUNNEL_PATH = "/v1/kubeedge/connect";
+/** How long a dial may take, TLS and upgrade included. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
   const log = (options.log ?? createLogger({ component: "edgecore" })).child({ module: "stream-tunnel" });
@@ -86,7 +88,6 @@ export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
       key: tls.keyPem,
       maxPayload: Math.max(maxFrame, maxHead) + 64,
       perMessageDeflate: false,
-      handshakeTimeout: 10_000,
       skipUTF8Validation: true,
       headers: {
         [KEDGE_TUNNEL_HEADER]: KEDGE_TUNNEL_MUX,
@@ -95,11 +96,17 @@ export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
       },
     });
     ws = socket;
+    // Our own handshake timer, not ws's handshakeTimeout (see edge/hub/edge_hub.ts: under Deno its request
+    // timeout could fire after the request had failed and throw, ending the process).
+    const handshake = setTimeout(() => {
+      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+    }, HANDSHAKE_TIMEOUT_MS);
     let kedgeCloud = false;
     socket.on("upgrade", (res) => kedgeCloud = res.headers[KEDGE_TUNNEL_HEADER] === KEDGE_TUNNEL_MUX);
     let pinger: ReturnType<typeof setInterval> | undefined;
     let missed = 0;
     socket.on("open", () => {
+      clearTimeout(handshake);
       connected = true;
       peer = kedgeCloud ? "kedge" : "kubeedge";
       delay = backoff.minMs;
@@ -131,6 +138,7 @@ export function startStreamTunnel(options: StreamTunnelOptions): StreamTunnel {
       (error) => log.info("tunnel connection failed", { server: options.server, error: error.message }),
     );
     socket.on("close", (code) => {
+      clearTimeout(handshake);
       clearInterval(pinger);
       if (connected) log.info("tunnel disconnected", { code });
       connected = false;
