@@ -65,11 +65,13 @@ function containerStatus(input: StatusInput, spec: ContainerSpec, type: "init" |
     };
   }
   const running = latest?.state === "CONTAINER_RUNNING";
+  // An init container that completed is ready, as the kubelet's prober manager marks it.
+  const completed = type === "init" && state.terminated?.exitCode === 0;
   return {
     name: spec.name,
     state,
     lastState,
-    ready: running && latest !== undefined && input.ready(latest.id, spec),
+    ready: completed || (running && latest !== undefined && input.ready(latest.id, spec)),
     started: running && latest !== undefined && input.started(latest.id, spec),
     restartCount: latest?.restartCount ?? 0,
     image: spec.image,
@@ -137,13 +139,20 @@ export function computePodStatus(input: StatusInput): PodStatus {
     return {
       type,
       status,
-      ...(!ok && reason ? { reason } : {}),
+      ...(reason ? { reason } : {}),
       lastTransitionTime: before?.status === status && before.lastTransitionTime
         ? before.lastTransitionTime
         : input.now.toISOString().replace(/\.\d{3}Z$/, "Z"),
     };
   };
-  const notReady = completed ? "PodCompleted" : "ContainersNotReady";
+  // The kubelet's reasons (pkg/kubelet/status/generate.go): a terminal pod's are PodCompleted or PodFailed;
+  // Initialized is True with PodCompleted once the pod succeeded, else False with ContainersNotInitialized.
+  const notReady = phase === "Succeeded"
+    ? "PodCompleted"
+    : phase === "Failed"
+    ? "PodFailed"
+    : "ContainersNotReady";
+  const ready = allReady && !completed;
   const sandbox = input.runtime?.sandboxes.find((s) => s.ready);
   const podIP = spec.hostNetwork ? input.ctx.hostIP : sandbox?.ip || input.previous?.podIP;
   const oldest = input.runtime?.sandboxes.at(-1);
@@ -153,9 +162,15 @@ export function computePodStatus(input: StatusInput): PodStatus {
     phase,
     conditions: [
       condition("PodScheduled", true),
-      condition("Initialized", isInitialized, completed ? "PodCompleted" : "ContainersNotInitialized"),
-      condition("ContainersReady", allReady && !completed, notReady),
-      condition("Ready", allReady && !completed, notReady),
+      condition(
+        "Initialized",
+        isInitialized,
+        isInitialized
+          ? (phase === "Succeeded" ? "PodCompleted" : undefined)
+          : "ContainersNotInitialized",
+      ),
+      condition("ContainersReady", ready, ready ? undefined : notReady),
+      condition("Ready", ready, ready ? undefined : notReady),
     ],
     hostIP: input.ctx.hostIP,
     ...(podIP && sandbox ? { podIP, podIPs: [{ ip: podIP }] } : {}),
