@@ -165,9 +165,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
       condition(
         "Initialized",
         isInitialized,
-        isInitialized
-          ? (phase === "Succeeded" ? "PodCompleted" : undefined)
-          : "ContainersNotInitialized",
+        isInitialized ? (phase === "Succeeded" ? "PodCompleted" : undefined) : "ContainersNotInitialized",
       ),
       condition("ContainersReady", ready, ready ? undefined : notReady),
       condition("Ready", ready, ready ? undefined : notReady),
