@@ -60,9 +60,9 @@ function containerStatus(input: StatusInput, spec: ContainerSpec, type: "init" |
     state = terminated(latest);
     if (all[1]) lastState = terminated(all[1]);
   } else {
-    state = {
-      waiting: { reason: type === "regular" && hasInit(input) ? "PodInitializing" : "ContainerCreating" },
-    };
+    // The kubelet's default waiting reason: PodInitializing for every container of a pod with init containers.
+    const withInit = (input.ctx.pod.spec.initContainers?.length ?? 0) > 0;
+    state = { waiting: { reason: withInit ? "PodInitializing" : "ContainerCreating" } };
   }
   const running = latest?.state === "CONTAINER_RUNNING";
   // An init container that completed is ready, as the kubelet's prober manager marks it.
@@ -78,10 +78,6 @@ function containerStatus(input: StatusInput, spec: ContainerSpec, type: "init" |
     imageID: latest?.imageRef ?? "",
     ...(latest ? { containerID: `containerd://${latest.id}` } : {}),
   };
-}
-
-function hasInit(input: StatusInput): boolean {
-  return (input.ctx.pod.spec.initContainers?.length ?? 0) > 0 && !initialized(input);
 }
 
 /** Init containers all exited 0 in the current sandbox, or a regular container was started there. */
@@ -133,13 +129,19 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const previous = new Map<string, { status: string; lastTransitionTime?: string }>(
     (input.previous?.conditions ?? input.recorded?.conditions ?? []).map((c) => [c.type, c]),
   );
-  const condition = (type: PodCondition["type"], ok: boolean, reason?: string): PodCondition => {
+  const condition = (
+    type: PodCondition["type"],
+    ok: boolean,
+    reason?: string,
+    message?: string,
+  ): PodCondition => {
     const status = ok ? "True" : "False";
     const before = previous.get(type);
     return {
       type,
       status,
       ...(reason ? { reason } : {}),
+      ...(message ? { message } : {}),
       lastTransitionTime: before?.status === status && before.lastTransitionTime
         ? before.lastTransitionTime
         : input.now.toISOString().replace(/\.\d{3}Z$/, "Z"),
@@ -153,6 +155,16 @@ export function computePodStatus(input: StatusInput): PodStatus {
     ? "PodFailed"
     : "ContainersNotReady";
   const ready = allReady && !completed;
+  // Messages as the kubelet's, the names as Go prints a []string.
+  const goList = (names: string[]) => `[${names.join(" ")}]`;
+  const incomplete = inits.filter((c) => c.state.terminated?.exitCode !== 0).map((c) => c.name);
+  const unready = containers.filter((c) => !c.ready).map((c) => c.name);
+  const initMessage = !isInitialized && incomplete.length > 0
+    ? `containers with incomplete status: ${goList(incomplete)}`
+    : undefined;
+  const readyMessage = !ready && !completed && unready.length > 0
+    ? `containers with unready status: ${goList(unready)}`
+    : undefined;
   const sandbox = input.runtime?.sandboxes.find((s) => s.ready);
   const podIP = spec.hostNetwork ? input.ctx.hostIP : sandbox?.ip || input.previous?.podIP;
   const oldest = input.runtime?.sandboxes.at(-1);
@@ -166,9 +178,10 @@ export function computePodStatus(input: StatusInput): PodStatus {
         "Initialized",
         isInitialized,
         isInitialized ? (phase === "Succeeded" ? "PodCompleted" : undefined) : "ContainersNotInitialized",
+        initMessage,
       ),
-      condition("ContainersReady", ready, ready ? undefined : notReady),
-      condition("Ready", ready, ready ? undefined : notReady),
+      condition("ContainersReady", ready, ready ? undefined : notReady, readyMessage),
+      condition("Ready", ready, ready ? undefined : notReady, readyMessage),
     ],
     hostIP: input.ctx.hostIP,
     ...(podIP && sandbox ? { podIP, podIPs: [{ ip: podIP }] } : {}),

@@ -74,5 +74,20 @@ Deno.test("an init container that failed under restartPolicy Never: Failed, not 
   assert.equal(s.phase, "Failed");
   assert.equal(s.initContainerStatuses?.[0]?.ready, false);
   assert.deepEqual(condition(s, "Initialized"), ["False", "ContainersNotInitialized"]);
+  assert.equal(
+    s.conditions.find((c) => c.type === "Initialized")?.message,
+    "containers with incomplete status: [init]",
+  );
   assert.deepEqual(condition(s, "Ready"), ["False", "PodFailed"]);
+});
+
+Deno.test("before anything runs, every container of a pod with init containers waits with PodInitializing", () => {
+  const s = statusOf([]);
+  assert.equal(s.phase, "Pending");
+  assert.equal(s.initContainerStatuses?.[0]?.state.waiting?.reason, "PodInitializing");
+  assert.equal(s.containerStatuses[0]?.state.waiting?.reason, "PodInitializing");
+  assert.equal(
+    s.conditions.find((c) => c.type === "Ready")?.message,
+    "containers with unready status: [main]",
+  );
 });
