@@ -54,6 +54,8 @@ const Handler = {
 
 const Probe = v.object({
   ...Handler,
+  /** The gRPC health check (grpc_probe.ts); probes only, not lifecycle hooks. */
+  grpc: v.optional(v.object({ port: v.number(), service: v.optional(v.nullable(v.string())) })),
   initialDelaySeconds: optInt,
   periodSeconds: optInt,
   timeoutSeconds: optInt,

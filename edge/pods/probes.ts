@@ -1,10 +1,11 @@
 /**
- * Liveness, readiness and startup probes (exec, httpGet, tcpSocket), one timer loop per (container, probe),
+ * Liveness, readiness and startup probes (exec, httpGet, tcpSocket, grpc), one timer loop per (container, probe),
  * with initialDelaySeconds, periodSeconds, timeoutSeconds and success/failure thresholds. Liveness and
  * readiness wait for a startup probe to succeed. A result change calls `onChange(uid)` so the pod's worker
  * syncs: it restarts a container whose liveness or startup probe failed, and recomputes Ready. Each failed
  * probe is an "Unhealthy" event, as the kubelet's prober records it.
  */
+import { grpcProbe } from "./grpc_probe.ts";
 import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { PodEvents } from "./events.ts";
@@ -179,6 +180,9 @@ export class ProbeManager {
       return res.status >= 200 && res.status < 400
         ? undefined
         : `HTTP probe failed with statuscode: ${res.status}`;
+    }
+    if (probe.grpc) {
+      return await grpcProbe(target.host, probe.grpc.port, probe.grpc.service ?? "", timeoutS * 1000);
     }
     if (probe.tcpSocket) {
       const port = resolvePort(target.spec, probe.tcpSocket.port);
