@@ -3,6 +3,7 @@
  * dir, mounts, resource limits as Linux resources, the basic security context, and the labels and
  * annotations that let a restarted manager recognise the container.
  */
+import { ETC_HOSTS, mountsOwnEtcHosts } from "./etc_hosts.ts";
 import type { ContainerConfig, LinuxContainerResources, Mount } from "../cri/mod.ts";
 import { expand, resolveEnv } from "./env.ts";
 import type { PodContext } from "./field_ref.ts";
@@ -57,6 +58,8 @@ export interface ContainerConfigInput {
   readonly gracePeriodSeconds: number;
   /** The node's file mounted at the container's terminationMessagePath (the kubelet's termination log). */
   readonly terminationLog?: string;
+  /** The pod's managed /etc/hosts (etc_hosts.ts), mounted unless the container mounts its own there. */
+  readonly etcHosts?: string;
 }
 
 export async function buildContainerConfig(input: ContainerConfigInput): Promise<ContainerConfig> {
@@ -70,7 +73,13 @@ export async function buildContainerConfig(input: ContainerConfigInput): Promise
     args: spec.args?.map((a) => expand(a, vars)),
     workingDir: spec.workingDir ?? "",
     envs,
-    mounts: [...mounts(spec, input.volumes), ...terminationMount(spec, input.terminationLog)],
+    mounts: [
+      ...mounts(spec, input.volumes),
+      ...terminationMount(spec, input.terminationLog),
+      ...(input.etcHosts && !mountsOwnEtcHosts(spec)
+        ? [{ containerPath: ETC_HOSTS, hostPath: input.etcHosts, readonly: false }]
+        : []),
+    ],
     labels: {
       [POD_UID]: ctx.uid,
       [POD_NAME]: ctx.pod.metadata.name,

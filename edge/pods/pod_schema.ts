@@ -174,6 +174,9 @@ export const PodSchema = v.object({
     terminationGracePeriodSeconds: v.optional(v.nullable(v.number())),
     hostNetwork: optBool,
     hostname: optStr,
+    subdomain: optStr,
+    /** Extra /etc/hosts lines (etc_hosts.ts). */
+    hostAliases: v.optional(v.array(v.object({ ip: str, hostnames: v.optional(v.array(str)) }))),
     nodeName: optStr,
     serviceAccountName: optStr,
     securityContext: v.optional(v.object({

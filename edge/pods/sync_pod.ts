@@ -11,6 +11,7 @@ import type { CriClient, PodSandboxConfig } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Backoff } from "./backoff.ts";
 import { buildContainerConfig } from "./container_config.ts";
+import { writeEtcHosts } from "./etc_hosts.ts";
 import { ConfigError } from "./env.ts";
 import { type ContainerEvents, eventPodOf, type EventRecorder, podEvents } from "./events.ts";
 import type { PodContext } from "./field_ref.ts";
@@ -107,6 +108,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   }
   const podCtx: PodContext = { ...ctx, podIP: ctx.pod.spec.hostNetwork ? ctx.hostIP : sandbox.ip };
   const sb = sandbox;
+  const etcHosts = await writeEtcHosts(podDir, podCtx);
 
   const start = async (spec: ContainerSpec, type: ContainerType, previous: RuntimeContainer | undefined) => {
     const key = `${type}/${spec.name}`;
@@ -140,6 +142,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
         objects: deps.objects,
         gracePeriodSeconds: grace,
         terminationLog,
+        etcHosts,
       });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
