@@ -141,6 +141,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         );
         await Deno.remove(join(podsDir, uid), { recursive: true }).catch(() => {});
         crashBackoff.forget(`${uid}/`);
+        options.events?.forget?.(uid);
         pods.delete(uid);
         statuses.remove(uid);
         log.info("pod removed", { uid, pod: work.pod.metadata.name });
