@@ -50,7 +50,10 @@ export async function cycleSlopes(s: Stack, cycles: number): Promise<SlopeLine> 
   };
 }
 
-/** A sample every 30 s for `minutes`; slopes per hour over all of them. */
+/**
+ * A sample every 30 s for `minutes`; slopes per hour over the samples after the first fifth (as the cycles:
+ * the minutes right after Ready load code and fill caches, which is no growth that goes on).
+ */
 export async function idleSlopes(s: Stack, minutes: number): Promise<SlopeLine> {
   const points: Point[] = [];
   const started = performance.now();
@@ -60,16 +63,20 @@ export async function idleSlopes(s: Stack, minutes: number): Promise<SlopeLine> 
     await new Promise((r) => setTimeout(r, 30_000));
   }
   points.push(await point(s, hours()));
+  const warmFrom = minutes / 5 / 60;
+  const warm = points.filter((p) => p.x >= warmFrom);
   const [first, last] = [points[0]!, points.at(-1)!];
   return {
     phase: `${minutes} idle minutes`,
     agent: s.label,
-    rss: fit(points.map((p) => [p.x, p.rss / 1024])),
-    anon: fit(points.map((p) => [p.x, p.anon / 1024])),
-    heapMin: s.heap ? fit(points.map((p) => [p.x, (p.heap ?? NaN) / 1048576])) : undefined,
+    rss: fit(warm.map((p) => [p.x, p.rss / 1024])),
+    anon: fit(warm.map((p) => [p.x, p.anon / 1024])),
+    heapMin: s.heap ? fit(warm.map((p) => [p.x, (p.heap ?? NaN) / 1048576])) : undefined,
     unit: "MiB/hour",
-    detail: `${points.length} samples, every 30 s; RSS ${mib(first.rss)} -> ${mib(last.rss)} MiB, anon ${
-      mib(first.anon)
-    } -> ${mib(last.anon)} MiB`,
+    detail: `${warm.length} samples, every 30 s from minute ${(warmFrom * 60).toFixed(0)}; RSS ${
+      mib(first.rss)
+    } -> ${mib(last.rss)} MiB, anon ${mib(first.anon)} -> ${mib(warm[0]!.anon)} (minute ${
+      (warmFrom * 60).toFixed(0)
+    }) -> ${mib(last.anon)} MiB`,
   };
 }

@@ -38,3 +38,20 @@ Deno.test("sleep returns at once when aborted and leaves no timer behind", async
 Deno.test("sleep resolves true after the full time", async () => {
   assert.equal(await sleep(5, new AbortController().signal), true);
 });
+
+Deno.test("sleep takes its abort listener off the signal when the time is up", async () => {
+  // A loop that sleeps on one long-lived signal (the pod manager's relist, once a second) must not leave a
+  // listener, with its timer and closure, on the signal per period: that was edgecore's idle memory growth.
+  const signal = new AbortController().signal;
+  let live = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (
+    ...args: Parameters<typeof add>
+  ) => (args[0] === "abort" && live++, add(...args));
+  signal.removeEventListener = (...args: Parameters<typeof remove>) => (
+    args[0] === "abort" && live--, remove(...args)
+  );
+  for (let i = 0; i < 20; i++) assert.equal(await sleep(1, signal), true);
+  assert.equal(live, 0);
+});

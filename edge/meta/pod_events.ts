@@ -127,8 +127,28 @@ export class PodEventUplink implements EventRecorder {
     }
   }
 
+  /** Forgets what was sent about a pod that is gone: its UID never comes again. */
+  forget(uid: string): void {
+    const prefix = JSON.stringify([uid]).slice(0, -1) + ",";
+    for (const seen of [this.#repeats, this.#similar]) {
+      for (const key of seen.keys()) if (key.startsWith(prefix)) seen.delete(key);
+    }
+  }
+
+  /** Keys remembered now (for tests): they must not grow with every pod that came and went. */
+  get remembered(): number {
+    return this.#repeats.size + this.#similar.size;
+  }
+
   /** Whether `key` is seen fewer than `limit` times in the window (and counts it); false: leave it out. */
   #first(seen: Map<string, Seen>, key: string, now: number, limit: number): boolean {
+    // Entries are in the order of their `since` (a renewed key is moved to the end), so the expired ones are
+    // first: dropped here, not only once MAX_REMEMBERED are held (each pod created and deleted left its
+    // keys until then, kilobytes a pod).
+    for (const [k, e] of seen) {
+      if (now - e.since < EVENT_REPEAT_WINDOW_MS) break;
+      seen.delete(k);
+    }
     const entry = seen.get(key);
     if (entry && now - entry.since < EVENT_REPEAT_WINDOW_MS) {
       if (entry.count >= limit) return false;

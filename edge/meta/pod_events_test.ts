@@ -114,6 +114,36 @@ Deno.test("pod events: a repeat within 5 minutes is not sent again; a crash loop
   assert.equal(sent.length, SIMILAR_EVENT_LIMIT + 1, "another container is not capped");
 });
 
+Deno.test("pod events: what is remembered about a pod goes when it is removed or its window ends", () => {
+  const { link, sent } = uplink();
+  let now = 1_000_000;
+  const events = new PodEventUplink(link, "edge-1", quiet, () => now);
+  // Pods created and deleted one after the other, as a cycling workload does: each leaves nothing behind.
+  for (let i = 0; i < 50; i++) {
+    const cycled = { ...pod, uid: `uid-cycle-${i}`, name: `cycle-${i}` };
+    events.record(cycled, app, "Normal", "Started", "Started container app");
+    events.record(cycled, app, "Normal", "Killing", "Stopping container app");
+    events.forget(cycled.uid);
+    now += 2_000;
+  }
+  assert.equal(events.remembered, 0, "no key of a removed pod is kept");
+  assert.equal(sent.length, 100);
+
+  events.record(pod, app, "Normal", "Started", "Started container app");
+  events.forget("uid-other");
+  assert.equal(events.remembered, 2, "another pod's removal leaves this one's keys");
+  events.forget(pod.uid);
+  events.record(pod, app, "Normal", "Started", "Started container app");
+  assert.equal(sent.length, 102, "after a forget the same event is new again");
+
+  // Past the window, keys of pods still there go on the next record, not only once 4,096 are held.
+  for (let i = 0; i < 20; i++) events.record({ ...pod, uid: `uid-${i}` }, app, "Normal", "Pulled", "x");
+  assert.equal(events.remembered, 42);
+  now += EVENT_REPEAT_WINDOW_MS;
+  events.record(pod, app, "Normal", "Pulled", "y");
+  assert.equal(events.remembered, 2);
+});
+
 Deno.test("pod events: offline, the newest 100 wait and the oldest are dropped and counted", () => {
   const { link, sent } = uplink(false);
   const events = new PodEventUplink(link, "edge-1", quiet);

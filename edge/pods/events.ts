@@ -27,6 +27,8 @@ export interface EventRecorder {
     reason: string,
     message: string,
   ): void;
+  /** The pod is gone from the node: whatever the recorder remembers about it can go. */
+  forget?(uid: string): void;
 }
 
 /** Records an event about one pod, or one of its containers. */

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import type { CriClient } from "../cri/mod.ts";
+import { sleep } from "../../lib/backoff.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { Backoff } from "./backoff.ts";
 import { admissionRejection } from "./admission.ts";
@@ -141,6 +142,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         );
         await Deno.remove(join(podsDir, uid), { recursive: true }).catch(() => {});
         crashBackoff.forget(`${uid}/`);
+        options.events?.forget?.(uid);
         pods.delete(uid);
         statuses.remove(uid);
         log.info("pod removed", { uid, pod: work.pod.metadata.name });
@@ -256,10 +258,9 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
   const loop = async (periodMs: number, fn: () => Promise<unknown>) => {
     while (!abort.signal.aborted) {
       await fn().catch((err) => log.warn("pod manager loop failed", { error: err }));
-      await new Promise((r) => {
-        const t = setTimeout(r, periodMs);
-        abort.signal.addEventListener("abort", () => (clearTimeout(t), r(undefined)), { once: true });
-      });
+      // sleep() takes its abort listener off again: one added per period and left on the signal was kept
+      // with its timer until the manager stopped (the relist's, once a second: idle growth).
+      await sleep(periodMs, abort.signal);
     }
   };
   const collectGarbage = async () => {

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { extname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { sleep } from "../../lib/backoff.ts";
 import type { Logger } from "../../lib/log.ts";
 import { parsePod, type Pod } from "./pod_schema.ts";
 import type { PodSource, PodUpdate } from "./source.ts";
@@ -74,11 +75,8 @@ export function staticPodSource(options: StaticPodSourceOptions): PodSource {
       await scan(deliver);
       const poll = async () => {
         while (!signal.aborted) {
-          await new Promise((r) => {
-            const t = setTimeout(r, options.pollMs ?? 5000);
-            signal.addEventListener("abort", () => (clearTimeout(t), r(undefined)), { once: true });
-          });
-          if (signal.aborted) return;
+          // sleep() removes its abort listener when the time is up: none piles up on the signal per poll.
+          if (!await sleep(options.pollMs ?? 5000, signal)) return;
           await scan(deliver).catch((err) => options.log.warn("static pod scan failed", { error: err }));
         }
       };

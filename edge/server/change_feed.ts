@@ -1,7 +1,11 @@
 // Changes to the store as watch events. The store has no change log of its own, so the feed diffs what it
 // holds (by key and resourceVersion) on `notify()` and every `pollMs` while someone watches. Events carry the
 // cloud's resourceVersions; a delete, whose final resourceVersion the store never sees, gets the newest one
-// known plus one. The last `maxEvents` are kept for watches that resume from a resourceVersion.
+// known plus one. For watches that resume from a resourceVersion the feed keeps the last `maxEvents`, and
+// only those younger than `maxAgeMs` (75 s, as the apiserver's watch cache keeps its events fresh): each
+// event holds whole objects (a pod with its managedFields, and the version before it), so a count alone
+// let every pod created and deleted add its events to the heap until a thousand were held (bench/README.md,
+// "edgecore memory per pod cycle"). A watch from before the oldest kept event gets 410 and relists.
 import { compareResourceVersion } from "../../lib/protocol/mod.ts";
 import type { EdgeStore } from "../store/mod.ts";
 import type { KubeObject } from "./selectors.ts";
@@ -22,21 +26,39 @@ interface Entry {
   value: KubeObject;
 }
 
+export interface ChangeFeedLimits {
+  /** Events kept for resumed watches at most. Default 1000. */
+  readonly maxEvents?: number;
+  /** Events older than this are dropped on the next scan. Default 75 s. */
+  readonly maxAgeMs?: number;
+  /** Milliseconds, for the events' age; tests pass their own clock. */
+  readonly now?: () => number;
+}
+
 export class ChangeFeed {
   readonly #store: EdgeStore;
   readonly #types: readonly string[];
   readonly #maxEvents: number;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
   #snapshot = new Map<string, Entry & { type: string }>();
   #events: ChangeEvent[] = [];
+  /** When each of #events was emitted, in the same order. */
+  #times: number[] = [];
   /** Oldest resourceVersion a resumed watch can start from without missing events. */
   #floor = "0";
+  /** Per store type, the resourceVersion of its newest dropped event: a watch of that type from before it
+   * missed something; a watch of another type did not (its informer need not relist because pods churned). */
+  readonly #typeFloors = new Map<string, string>();
   #latest = "0";
   readonly #listeners = new Set<(event: ChangeEvent) => void>();
 
-  constructor(store: EdgeStore, types: readonly string[], maxEvents = 1000) {
+  constructor(store: EdgeStore, types: readonly string[], limits: ChangeFeedLimits = {}) {
     this.#store = store;
     this.#types = types;
-    this.#maxEvents = maxEvents;
+    this.#maxEvents = limits.maxEvents ?? 1000;
+    this.#maxAgeMs = limits.maxAgeMs ?? 75_000;
+    this.#now = limits.now ?? Date.now;
     this.scan(false);
     this.#floor = this.#latest;
   }
@@ -55,10 +77,22 @@ export class ChangeFeed {
     return this.#listeners.size;
   }
 
-  /** Events after `rv`, or undefined when they are no longer kept (the watch must relist: 410). */
-  since(rv: string): ChangeEvent[] | undefined {
+  /**
+   * Events after `rv` (of `storeType` only, when given), or undefined when some of them are no longer kept
+   * (the watch must relist: 410).
+   */
+  since(rv: string, storeType?: string): ChangeEvent[] | undefined {
     if (compareResourceVersion(rv, this.#floor) < 0) return undefined;
-    return this.#events.filter((e) => compareResourceVersion(e.resourceVersion, rv) > 0);
+    const floors = storeType === undefined
+      ? [...this.#typeFloors.values()]
+      : [this.#typeFloors.get(storeType)];
+    if (floors.some((floor) => floor !== undefined && compareResourceVersion(rv, floor) < 0)) {
+      return undefined;
+    }
+    return this.#events.filter((e) =>
+      (storeType === undefined || e.storeType === storeType) &&
+      compareResourceVersion(e.resourceVersion, rv) > 0
+    );
   }
 
   /** Compares the store with the last snapshot; emits what changed. */
@@ -96,13 +130,23 @@ export class ChangeFeed {
     this.#snapshot = next;
     if (!emit) return;
     events.sort((a, b) => compareResourceVersion(a.resourceVersion, b.resourceVersion));
+    const now = this.#now();
     for (const event of events) {
       this.#events.push(event);
+      this.#times.push(now);
       for (const listener of this.#listeners) listener(event);
     }
-    if (this.#events.length > this.#maxEvents) {
-      const dropped = this.#events.splice(0, this.#events.length - this.#maxEvents);
-      this.#floor = dropped[dropped.length - 1]?.resourceVersion ?? this.#floor;
+    this.#expire(now);
+  }
+
+  /** Drops the events past the count or older than the age limit; each type's floor moves past its own. */
+  #expire(now: number): void {
+    let drop = Math.max(0, this.#events.length - this.#maxEvents);
+    while (drop < this.#times.length && now - this.#times[drop]! > this.#maxAgeMs) drop++;
+    if (drop === 0) return;
+    for (const event of this.#events.splice(0, drop)) {
+      this.#typeFloors.set(event.storeType, event.resourceVersion);
     }
+    this.#times.splice(0, drop);
   }
 }

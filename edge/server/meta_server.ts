@@ -186,7 +186,7 @@ export async function startMetaServer(options: MetaServerOptions): Promise<MetaS
         if (filter(stored.value)) send("ADDED", present(req.resource, stored.value));
       }
     } else {
-      const missed = feed.since(rv);
+      const missed = feed.since(rv, req.resource.type);
       if (!missed) {
         send("ERROR", status(410, "Expired", `too old resource version: ${rv} (${feed.latest})`));
         return void res.end();
