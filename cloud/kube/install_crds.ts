@@ -5,9 +5,9 @@
 import {
   ApiextensionsV1Api,
   type KubeConfig,
+  loadYaml,
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
-import { parse } from "yaml";
 import type { Logger } from "../../lib/log.ts";
 import { isConflict } from "./api_errors.ts";
 
@@ -25,7 +25,9 @@ export async function installCrds(
   options: InstallCrdOptions = {},
 ): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  const wanted = yamls.map((text) => parse(text) as V1CustomResourceDefinition);
+  // Read into client-node's typed model: its serializer writes only the model's fields, so a plain parsed
+  // object would lose `x-kubernetes-preserve-unknown-fields` (and with it every Device's configData).
+  const wanted = yamls.map((text) => loadYaml<V1CustomResourceDefinition>(text));
   for (const crd of wanted) await createOrUpdate(api, crd, options.log);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
