@@ -54,7 +54,17 @@ export interface SimEdgeOptions {
 }
 
 /** Object types edge/meta/apply.ts stores; others are acked and dropped. */
-const STORED_TYPES = new Set(["pod", "configmap", "secret", "node", "service", "endpoints"]);
+// As edge/store: Devices and DeviceModels are stored too, for DMI mappers.
+const STORED_TYPES = new Set([
+  "pod",
+  "configmap",
+  "secret",
+  "node",
+  "service",
+  "endpoints",
+  "device",
+  "devicemodel",
+]);
 const LEASE_EVERY_MS = 10_000;
 const STATUS_EVERY_MS = 10_000;
 const KEEPALIVE_EVERY_MS = 15_000;
