@@ -12,64 +12,13 @@ import { joinEdge, startEdge } from "./harness/kedge.ts";
 import { kubectlFor, runKubectl } from "./harness/kubectl.ts";
 import { kubeEdgeBinaries, startKubeEdgeCloud } from "./kubeedge/cloud.ts";
 import { mapperBinary, startMapper } from "./mapper/mapper.ts";
+import { VIRTUAL_MODEL, virtualDevice, waitFor } from "./mapper/manifests.ts";
 
 const NODE = "kedge-dmi-on-kubeedge";
 const bins = await kubeEdgeBinaries();
 const mapper = await mapperBinary();
 const missing = "missing" in bins ? bins.missing : "missing" in mapper ? mapper.missing : undefined;
 if (missing) console.log(`skipping the KubeEdge cloudcore DMI tests: ${missing}`);
-
-const MODEL = `
-apiVersion: devices.kubeedge.io/v1beta1
-kind: DeviceModel
-metadata: {name: virtual-thermometer, namespace: default}
-spec:
-  protocol: virtual
-  properties:
-  - name: temperature
-    type: INT
-    accessMode: ReadOnly
-  - name: target
-    type: INT
-    accessMode: ReadWrite
-`;
-const device = (desired: string) => `
-apiVersion: devices.kubeedge.io/v1beta1
-kind: Device
-metadata: {name: thermo, namespace: default}
-spec:
-  deviceModelRef: {name: virtual-thermometer}
-  nodeName: ${NODE}
-  protocol:
-    protocolName: virtual
-    configData: {state: ok}
-  properties:
-  - name: temperature
-    visitors:
-      protocolName: virtual
-      configData: {dataType: int, key: temperature, initial: "20", step: 1}
-    collectCycle: 300
-    reportCycle: 300
-    reportToCloud: true
-  - name: target
-    desired: {value: "${desired}"}
-    visitors:
-      protocolName: virtual
-      configData: {dataType: int, key: target, initial: "0"}
-    collectCycle: 300
-    reportCycle: 300
-    reportToCloud: true
-`;
-
-async function waitFor<T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs: number) {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value !== false && value !== undefined) return { value, ms: Date.now() - started };
-    if (Date.now() - started > timeoutMs) throw new Error(`${what} not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 Deno.test({
   name:
@@ -115,8 +64,8 @@ Deno.test({
       };
 
       await t.step("KubeEdge's cloud sends the Device and its model; the mapper gets it", async () => {
-        await kubectl(["apply", "-f", "-"], MODEL);
-        await kubectl(["apply", "-f", "-"], device("5"));
+        await kubectl(["apply", "-f", "-"], VIRTUAL_MODEL);
+        await kubectl(["apply", "-f", "-"], virtualDevice(NODE, "5"));
         const got = await waitFor(
           "device on the mapper",
           () => virtual.read("default", "thermo", "target"),
