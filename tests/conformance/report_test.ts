@@ -66,3 +66,29 @@ Deno.test("the report counts passed, failed, listed skips, suite skips and specs
   assert.match(md, /`boom more` \(kubernetes\/test\/e2e\/a.go:7\)/);
   assert.match(md, /\| Pods b \| failed \|/);
 });
+
+Deno.test("the summary lists the specs make test runs, each with its feature and its state in the run", () => {
+  const report = parseReport([{ SpecReports: [spec("a [NodeConformance]", "passed")] }], "NodeConformance");
+  const facts = {
+    date: "d",
+    k8sVersion: "v1.34.4",
+    kedgeCommit: "abc",
+    containerd: "containerd",
+    minutes: 1,
+    procs: 1,
+    suiteSeconds: 60,
+    exitCode: 0,
+    focus: "NodeConformance",
+    streaming: "logs ok, exec ok",
+  };
+  const subset = [
+    { feature: "feature a", spec: "[sig-node] Pods a [NodeConformance]" },
+    { feature: "feature z", spec: "[sig-node] Pods z [NodeConformance]" },
+  ];
+  const md = renderSummary(facts, report, [], [], subset);
+  assert.match(md, /## In `make test`/);
+  assert.match(md, /runs 2 of these specs/);
+  assert.match(md, /- feature a: \[sig-node\] Pods a \[NodeConformance\] \(passed\)/);
+  assert.match(md, /- feature z: \[sig-node\] Pods z \[NodeConformance\] \(not in the focus\)/);
+  assert.doesNotMatch(renderSummary(facts, report, [], []), /In `make test`/);
+});

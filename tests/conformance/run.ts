@@ -14,6 +14,7 @@ import { waitFor } from "../containerd/pod_helpers.ts";
 import { conformanceBinaries } from "./binaries.ts";
 import { type ConformanceNode, type Kubectl, NODE, startConformanceNode } from "./node.ts";
 import { readReport, readRules, renderSummary, type Report, type RunFacts } from "./report.ts";
+import { SUBSET } from "./subset.ts";
 import { killLeftovers, startSuite } from "./suite.ts";
 
 const HERE = fileURLToPath(new URL("./", import.meta.url));
@@ -81,7 +82,7 @@ async function render(dir: string): Promise<number> {
   if (flags.note) facts.notes = [...facts.notes ?? [], ...flags.note];
   const skipRules = await readRules(join(HERE, "skip.txt"));
   const causeRules = await readRules(join(HERE, "causes.txt"));
-  await writeSummary(renderSummary(facts, report, skipRules, causeRules));
+  await writeSummary(renderSummary(facts, report, skipRules, causeRules, SUBSET));
   return 0;
 }
 
@@ -153,7 +154,7 @@ async function main(): Promise<number> {
       kubeedgeSkips: await kubeedgeSkipList(),
     };
     await Deno.writeTextFile(join(keep, "facts.json"), JSON.stringify(facts, null, 1));
-    await writeSummary(renderSummary(facts, report, skipRules, causeRules));
+    await writeSummary(renderSummary(facts, report, skipRules, causeRules, SUBSET));
     log(`logs and report in ${keep} (--render ${keep} renders the summary again)`);
     return 0;
   } finally {
