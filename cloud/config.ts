@@ -78,7 +78,7 @@ export const CloudCoreConfigSchema = v.strictObject({
       websocket: listener("0.0.0.0", 10000),
       https: listener("0.0.0.0", 10002),
     }),
-    /** kubectl logs/exec/attach: see docs/streaming.md. Off by default, as upstream. */
+    /** kubectl logs/exec/attach/port-forward: see docs/streaming.md. Off by default, as upstream. */
     cloudStream: section({
       enable: bool(false),
       /** Where edges dial their tunnel (mTLS with the KubeEdge CA). */

@@ -164,7 +164,7 @@ export const EdgeCoreConfigSchema = v.strictObject({
       /** Calls to apps running at once; more are answered 503. */
       maxConcurrentCalls: positiveInt(100, 100_000),
     }),
-    /** The edge end of kubectl logs/exec/attach: a tunnel dialled out to cloudcore (docs/streaming.md). */
+    /** The edge end of kubectl logs/exec/attach/port-forward: a tunnel dialled out to cloudcore (docs/streaming.md). */
     edgeStream: section({
       enable: bool(false),
       /** cloudcore's tunnel port, HOST:10004. */

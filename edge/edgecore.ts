@@ -151,7 +151,18 @@ export async function startEdgeCore(
     closers.push(() => Promise.resolve(idleGc.stop()));
     closers.push(() => processMetrics.stop());
     const metrics = () => registry.render();
-    const servers = await startEdgeServers({ config, nodeName, cri, pods, store, hub, files, log, metrics });
+    const servers = await startEdgeServers({
+      config,
+      nodeName,
+      cri,
+      pods,
+      store,
+      hub,
+      files,
+      log,
+      metrics,
+      registry,
+    });
     closers.push(() => servers.close());
     tunnelPeer = () => servers.tunnelPeer();
     const devices = startEdgeDevices({ store, hub, config, nodeName, log });

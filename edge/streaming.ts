@@ -1,6 +1,8 @@
-// edgecore's local servers and its half of kubectl logs/exec/attach: the kubelet-style server (logs, exec,
-// attach, stats, status), the MetaServer for apps on the box, and the tunnel it dials out to cloudcore.
+// edgecore's local servers and its half of kubectl logs/exec/attach/port-forward: the kubelet-style server
+// (logs, exec, attach, port-forward, stats, status), the MetaServer for apps on the box, and the tunnel it
+// dials out to cloudcore.
 import type { Logger } from "../lib/log.ts";
+import type { Registry } from "../lib/metrics.ts";
 import type { EdgeCoreConfig } from "./config.ts";
 import { type Credentials, readCredentials } from "./certs/mod.ts";
 import type { CriClient } from "./cri/mod.ts";
@@ -36,6 +38,8 @@ export async function startEdgeServers(options: {
   log: Logger;
   /** edgecore's Prometheus text, served on the kubelet-style server's /metrics. */
   metrics?: () => string;
+  /** Where the kubelet-style server's own metrics (port forwards) go. */
+  registry?: Registry;
 }): Promise<EdgeServers> {
   const { config, nodeName, log } = options;
   const closers: Array<() => Promise<void>> = [];
@@ -48,6 +52,7 @@ export async function startEdgeServers(options: {
     pods: options.pods,
     log: log.child({ module: "kubelet-server" }),
     metrics: options.metrics,
+    registry: options.registry,
     healthy: () => options.pods.healthy(),
     status: () => ({
       node: nodeName,

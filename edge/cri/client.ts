@@ -84,6 +84,8 @@ export interface CriClient {
   exec(id: string, cmd: string[], streams: StreamRequest, opts?: CallOptions): Promise<string>;
   /** Prepares a streaming attach to the container's main process; returns the streaming URL. */
   attach(id: string, streams: StreamRequest, opts?: CallOptions): Promise<string>;
+  /** Prepares a port forward into the sandbox's network namespace; returns the streaming URL. */
+  portForward(sandboxId: string, ports: number[], opts?: CallOptions): Promise<string>;
   containerStats(id: string, opts?: CallOptions): Promise<ContainerStats | undefined>;
   listContainerStats(filter?: ContainerStatsFilter, opts?: CallOptions): Promise<ContainerStats[]>;
   listImages(opts?: CallOptions): Promise<Image[]>;
@@ -220,6 +222,8 @@ export function createCriClient(options: CriClientOptions): CriClient {
       (await call<{ url: string }>(rt, "Exec", { containerId: id, cmd, ...streams }, opts)).url,
     attach: async (id, streams, opts) =>
       (await call<{ url: string }>(rt, "Attach", { containerId: id, ...streams }, opts)).url,
+    portForward: async (sandboxId, ports, opts) =>
+      (await call<{ url: string }>(rt, "PortForward", { podSandboxId: sandboxId, port: ports }, opts)).url,
     containerStats: async (id, opts) =>
       (await call<{ stats: ContainerStats | null }>(rt, "ContainerStats", { containerId: id }, opts)).stats ??
         undefined,

@@ -23,6 +23,7 @@ service RuntimeService {
   rpc ExecSync(ExecSyncRequest) returns (ExecSyncResponse) {}
   rpc Exec(ExecRequest) returns (ExecResponse) {}
   rpc Attach(AttachRequest) returns (AttachResponse) {}
+  rpc PortForward(PortForwardRequest) returns (PortForwardResponse) {}
   rpc ContainerStats(ContainerStatsRequest) returns (ContainerStatsResponse) {}
   rpc ListContainerStats(ListContainerStatsRequest) returns (ListContainerStatsResponse) {}
   rpc Status(StatusRequest) returns (StatusResponse) {}
@@ -306,6 +307,11 @@ message AttachRequest {
   bool stderr = 5;
 }
 message AttachResponse { string url = 1; }
+message PortForwardRequest {
+  string pod_sandbox_id = 1;
+  repeated int32 port = 2;
+}
+message PortForwardResponse { string url = 1; }
 
 message ContainerStatsRequest { string container_id = 1; }
 message ContainerStatsResponse { ContainerStats stats = 1; }

@@ -1,6 +1,7 @@
 /**
- * edgecore's kubelet-style server (upstream's 127.0.0.1:10350): /healthz, /pods, /containerLogs, /exec and
- * /attach (upgrades handed to containerd's streaming server), /stats/summary and /metrics/resource. Plain
+ * edgecore's kubelet-style server (upstream's 127.0.0.1:10350): /healthz, /pods, /containerLogs, /exec,
+ * /attach and /portForward (upgrades handed to containerd's streaming server), /stats/summary and
+ * /metrics/resource. Plain
  * HTTP on loopback: the cloud reaches it only through the edge's outbound tunnel (edge/stream).
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -15,6 +16,8 @@ import type { LocalPods } from "./pod_lookup.ts";
 import { writeRawError } from "./raw_http.ts";
 import { collectSummary, NodeStatsReader, renderResourceMetrics } from "./stats_summary.ts";
 import { serveStream } from "./stream_proxy.ts";
+import { type PortForwardOptions, portForwards } from "./port_forward.ts";
+import type { Registry } from "../../lib/metrics.ts";
 
 export interface KubeletServerOptions {
   /** Default 127.0.0.1: nothing but the box (and the tunnel, which dials it locally) should reach it. */
@@ -37,6 +40,10 @@ export interface KubeletServerOptions {
   readonly followPollMs?: number;
   /** Time a connection gets to send its request headers. Default 10 s. */
   readonly headersTimeoutMs?: number;
+  /** Where port-forward metrics go (kedge_edge_port_forward*). */
+  readonly registry?: Registry;
+  /** Port-forward limits (streams, frame sizes, ports, connections). */
+  readonly portForward?: Omit<PortForwardOptions, "cri" | "pods" | "log" | "registry">;
 }
 
 export interface KubeletServer {
@@ -53,12 +60,19 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     ...httpServerTimeouts(options.headersTimeoutMs ?? DEFAULT_SERVER_TIMEOUT_MS),
   });
   const sockets = new Set<Duplex>();
+  const forwards = portForwards({
+    ...options.portForward,
+    cri: options.cri,
+    pods: options.pods,
+    log,
+    registry: options.registry,
+  });
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://kubelet");
     const segments = pathSegments(url.pathname);
     const [top, ...rest] = segments;
-    if (top === "exec" || top === "attach") {
+    if (top === "exec" || top === "attach" || top === "portForward") {
       throw new HttpError(400, `Cannot ${top}: the request must be an upgrade (SPDY or WebSocket)`);
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -128,8 +142,12 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     const url = new URL(req.url ?? "/", "http://kubelet");
     (async () => {
       const [top, ...rest] = pathSegments(url.pathname);
+      if (top === "portForward") return await forwards.serve(rest, url.searchParams, req, socket, head);
       if (top !== "exec" && top !== "attach") {
-        throw new HttpError(404, `Cannot upgrade ${url.pathname}: only /exec and /attach stream`);
+        throw new HttpError(
+          404,
+          `Cannot upgrade ${url.pathname}: only /exec, /attach and /portForward stream`,
+        );
       }
       await serveStream(deps, top, rest, url.searchParams, req, socket, head);
     })().catch((error) => {
@@ -164,6 +182,7 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        forwards.close();
         for (const socket of sockets) socket.destroy();
       }),
   };

@@ -1,6 +1,6 @@
 /**
  * edge/server: edgecore's local servers. The kubelet-style server (127.0.0.1:10350: logs, exec, attach,
- * stats) and the MetaServer (127.0.0.1:10550: a Kubernetes-compatible API from the store). See
+ * port-forward, stats) and the MetaServer (127.0.0.1:10550: a Kubernetes-compatible API from the store). See
  * docs/streaming.md.
  */
 export { type KubeletServer, type KubeletServerOptions, startKubeletServer } from "./kubelet_server.ts";

@@ -1,6 +1,6 @@
 // Finds what a kubelet API path names: the pod (namespace, name, optionally UID) among the pods this node
 // runs, and a container of it in CRI (current instance, or the one before for `previous`).
-import type { Container, CriClient } from "../cri/mod.ts";
+import type { Container, CriClient, PodSandbox } from "../cri/mod.ts";
 import type { Pod, PodStatus } from "../pods/mod.ts";
 import { HttpError } from "./http_util.ts";
 
@@ -86,4 +86,18 @@ export async function runningContainer(
     );
   }
   return instance;
+}
+
+/** The pod's ready sandbox (the newest, should there be two); HttpError 400 when it has none. */
+export async function readySandbox(cri: CriClient, pod: Pod & { uid: string }): Promise<PodSandbox> {
+  const ready = await cri.listPodSandbox({
+    labelSelector: { [POD_UID]: pod.uid },
+    state: { state: "SANDBOX_READY" },
+  });
+  const newest = ready.sort((a, b) => b.createdAt - a.createdAt)[0];
+  if (newest) return newest;
+  throw new HttpError(
+    400,
+    `Cannot forward ports: pod "${pod.metadata.name}" has no running sandbox (it is starting or stopping)`,
+  );
 }
