@@ -3,7 +3,7 @@
 # the agnhost binary its tests run in their pods and the ginkgo CLI (runs e2e.test in parallel processes), at
 # the versions k8s.io/kubernetes requires, from the Go module proxy into a cache outside the repo,
 # beside the control plane (tests/cluster/build.sh builds that the same way). A second run finds the binaries
-# and does nothing. Prints the cache folder on its last line.
+# and does nothing. Prints the cache folder on its last line; exit 3 when k8s.io/kubernetes cannot be had.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
@@ -26,7 +26,13 @@ staging="v0.${K8S_VERSION#v1.}"
 mkdir -p "$work/k8s"
 cd "$work/k8s"
 "$go" mod init kedge.local/conformance >/dev/null 2>&1
-gomod="$("$go" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')"
+# Exit 3 (the tests that need the suite skip, saying this line): the module is neither in Go's module cache
+# nor to be had from the module proxy.
+json="$("$go" mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>/dev/null)" || {
+  echo "Cannot build the e2e suite: the Go module k8s.io/kubernetes@$K8S_VERSION is not in the module cache and the module proxy does not serve it" >&2
+  exit 3
+}
+gomod="$(sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p' <<<"$json")"
 [ -f "$gomod" ] || { echo "Cannot build the e2e suite: no go.mod for k8s.io/kubernetes@$K8S_VERSION" >&2; exit 1; }
 {
   echo "require k8s.io/kubernetes $K8S_VERSION"

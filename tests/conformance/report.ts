@@ -1,6 +1,8 @@
 // Reads ginkgo's JSON report of a `make conformance` run and renders docs/conformance.md: the figures, the
 // failures grouped by cause (tests/conformance/causes.txt), the skip list with its reasons
-// (tests/conformance/skip.txt) and KubeEdge's own skip list beside ours.
+// (tests/conformance/skip.txt), the part `make test` runs (tests/conformance/subset.ts) and KubeEdge's own
+// skip list beside ours.
+import type { SubsetSpec } from "./subset.ts";
 
 /** One line of skip.txt or causes.txt: `<Go/JS regular expression>  # <reason or cause>`. */
 export interface Rule {
@@ -117,6 +119,22 @@ export interface RunFacts {
   notes?: string[];
 }
 
+/** The specs `make test` runs (tests/conformance/subset.ts), each with the feature it covers and its state here. */
+function renderSubset(p: (line?: string) => void, subset: readonly SubsetSpec[], specs: Outcome[]) {
+  p("## In `make test`");
+  p();
+  p(`\`tests/conformance_subset_e2e_test.ts\` runs ${subset.length} of these specs in \`make test\`, so that a regression`);
+  p("shows in CI and not only here: one spec per node feature, each passing in the runs before it was chosen");
+  p("and quick (the list, with reasons, is `tests/conformance/subset.ts`). The file fails when one of them fails");
+  p("or does not run, and names it with the suite's message. What each covers, and its result in this run:");
+  p();
+  for (const { feature, spec } of subset) {
+    const state = specs.find((s) => s.text === spec)?.state ?? "not in the focus";
+    p(`- ${md(feature)}: ${md(spec)} (${state})`);
+  }
+  p();
+}
+
 const oneLine = (text: string, max = 220) => {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > max ? `${line.slice(0, max)}…` : line;
@@ -129,6 +147,7 @@ export function renderSummary(
   report: Report,
   skipRules: Rule[],
   causeRules: Rule[],
+  subset: readonly SubsetSpec[] = [],
 ): string {
   const { specs } = report;
   const by = (state: State) => specs.filter((s) => s.state === state);
@@ -180,6 +199,7 @@ export function renderSummary(
   );
   p();
 
+  if (subset.length > 0) renderSubset(p, subset, specs);
   p("## Failures by cause");
   p();
   if (failed.length === 0) p("None.");

@@ -1,7 +1,7 @@
 // The summary `make conformance` writes: rules read from skip.txt/causes.txt, ginkgo's JSON report counted.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { parseReport, parseRules, readRules, renderSummary } from "./report.ts";
+import { parseReport, parseRules, readRules, renderSummary, type RunFacts } from "./report.ts";
 
 const spec = (leaf: string, State: string, message = "") => ({
   ContainerHierarchyTexts: ["[sig-node] Pods"],
@@ -13,6 +13,19 @@ const spec = (leaf: string, State: string, message = "") => ({
     ? { Message: message, Location: { FileName: "/x/k8s.io/kubernetes/test/e2e/a.go", LineNumber: 7 } }
     : undefined,
 });
+
+const FACTS: RunFacts = {
+  date: "d",
+  k8sVersion: "v1.34.4",
+  kedgeCommit: "abc",
+  containerd: "containerd",
+  minutes: 1,
+  procs: 1,
+  suiteSeconds: 60,
+  exitCode: 0,
+  focus: "\\[NodeConformance\\]",
+  streaming: "logs ok, exec ok",
+};
 
 Deno.test("skip.txt and causes.txt: one regular expression and one reason per line, comments ignored", async () => {
   const rules = parseRules("# comment\n\n\\[Foo\\] bar # needs foo\nplain\n");
@@ -40,19 +53,7 @@ Deno.test("the report counts passed, failed, listed skips, suite skips and specs
   }], "\\[NodeConformance\\]");
   assert.equal(report.specs.length, 5);
   const md = renderSummary(
-    {
-      date: "d",
-      k8sVersion: "v1.34.4",
-      kedgeCommit: "abc",
-      containerd: "containerd",
-      minutes: 1,
-      procs: 1,
-      suiteSeconds: 60,
-      exitCode: 1,
-      focus: "\\[NodeConformance\\]",
-      streaming: "logs ok, exec ok",
-      kubeedgeSkips: ["Pods b"],
-    },
+    { ...FACTS, exitCode: 1, kubeedgeSkips: ["Pods b"] },
     report,
     parseRules("Pods c # needs c"),
     parseRules("nothing # x"),
@@ -65,4 +66,19 @@ Deno.test("the report counts passed, failed, listed skips, suite skips and specs
   assert.match(md, /Pass rate: 50.0 %/);
   assert.match(md, /`boom more` \(kubernetes\/test\/e2e\/a.go:7\)/);
   assert.match(md, /\| Pods b \| failed \|/);
+});
+
+Deno.test("the summary lists the specs make test runs, each with its feature and its state in the run", () => {
+  const report = parseReport([{ SpecReports: [spec("a [NodeConformance]", "passed")] }], "NodeConformance");
+  const facts = { ...FACTS, focus: "NodeConformance" };
+  const subset = [
+    { feature: "feature a", spec: "[sig-node] Pods a [NodeConformance]" },
+    { feature: "feature z", spec: "[sig-node] Pods z [NodeConformance]" },
+  ];
+  const md = renderSummary(facts, report, [], [], subset);
+  assert.match(md, /## In `make test`/);
+  assert.match(md, /runs 2 of these specs/);
+  assert.match(md, /- feature a: \[sig-node\] Pods a \[NodeConformance\] \(passed\)/);
+  assert.match(md, /- feature z: \[sig-node\] Pods z \[NodeConformance\] \(not in the focus\)/);
+  assert.doesNotMatch(renderSummary(facts, report, [], []), /In `make test`/);
 });

@@ -9,27 +9,17 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { certificateToPem, issueCertificate, privateKeyToPem } from "../../lib/pki/mod.ts";
-import {
-  controlPlaneBinaries,
-  createRunDir,
-  freePort,
-  type Spawned,
-  spawnLogged,
-  startControlPlane,
-} from "../cluster/mod.ts";
-import { killAndWait, listProcesses } from "../cluster/reap.ts";
-import { startContainerd, startRegistry } from "../containerd/mod.ts";
+import { createRunDir, type Spawned } from "../cluster/mod.ts";
 import { waitFor } from "../containerd/pod_helpers.ts";
-import type { Core } from "../harness/cores.ts";
-import { joinEdge, startCloud, startEdge } from "../harness/kedge.ts";
-import { runKubectl } from "../harness/kubectl.ts";
+import { conformanceBinaries } from "./binaries.ts";
+import { type ConformanceNode, type Kubectl, NODE, startConformanceNode } from "./node.ts";
 import { readReport, readRules, renderSummary, type Report, type RunFacts } from "./report.ts";
+import { SUBSET } from "./subset.ts";
+import { killLeftovers, startSuite } from "./suite.ts";
 
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const K8S_VERSION = Deno.env.get("K8S_VERSION") ?? "v1.34.4";
-const NODE = "kedge-edge-1";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -49,17 +39,6 @@ const { values: flags } = parseArgs({
     note: { type: "string", multiple: true },
   },
 });
-
-/** kube-apiserver's node proxy refuses loopback addresses, so the stream server uses the machine's own. */
-const HOST_IP = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
-  ?.address;
-
-async function script(path: string, args: string[] = []): Promise<string> {
-  const out = await new Deno.Command("bash", { args: [path, ...args], stdout: "piped", stderr: "inherit" })
-    .output();
-  if (!out.success) throw new Error(`${path} exited ${out.code}`);
-  return new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
-}
 
 function log(message: string) {
   console.log(`[conformance ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -103,23 +82,22 @@ async function render(dir: string): Promise<number> {
   if (flags.note) facts.notes = [...facts.notes ?? [], ...flags.note];
   const skipRules = await readRules(join(HERE, "skip.txt"));
   const causeRules = await readRules(join(HERE, "causes.txt"));
-  await writeSummary(renderSummary(facts, report, skipRules, causeRules));
+  await writeSummary(renderSummary(facts, report, skipRules, causeRules, SUBSET));
   return 0;
 }
 
 async function main(): Promise<number> {
   if (flags.render) return await render(flags.render);
-  if (!HOST_IP) throw new Error("Cannot run the suite: no non-loopback IPv4 address for the stream server");
   const minutes = Number(flags.minutes);
   // KEDGE_CONFORMANCE_DIR: binaries already built (make conformance runs build.sh first).
-  const bins = Deno.env.get("KEDGE_CONFORMANCE_DIR") ?? await script(join(HERE, "build.sh"));
-  const layout = await script(join(HERE, "build_images.sh"), [bins]);
+  const bins = await conformanceBinaries();
+  if ("missing" in bins) throw new Error(bins.missing);
   const skipRules = await readRules(join(HERE, "skip.txt"));
   const causeRules = await readRules(join(HERE, "causes.txt"));
   const started = new Date();
-  log(`e2e suite in ${bins}; starting the control plane`);
+  log(`e2e suite in ${bins.dir}; starting the control plane`);
 
-  const stops: Array<() => Promise<void>> = [];
+  let node: ConformanceNode | undefined;
   let suite: Spawned | undefined;
   const interrupt = () => {
     log("interrupted: stopping the suite");
@@ -129,133 +107,26 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", interrupt);
   const run = await createRunDir("conformance");
   try {
-    const cp = await startControlPlane({ controllers: true });
-    stops.push(() => cp.stop());
-    const registry = await startRegistry(run);
-    stops.push(() => registry.stop());
-    // The names test/utils/image/manifest.go gives them once every registry is the loopback one.
-    const pushed: Record<string, string> = {};
-    for (
-      const [tag, repo, reference] of [
-        ["agnhost", "e2e-test-images/agnhost", "2.56"],
-        ["busybox", "e2e-test-images/busybox", "1.37.0-1"],
-        ["nonroot", "e2e-test-images/nonroot", "1.4"],
-        ["nonewprivs", "e2e-test-images/nonewprivs", "1.3"],
-        ["pause", "pause", "3.10.1"],
-      ] as const
-    ) pushed[tag] = await registry.push(layout, tag, repo, reference);
-    const repoList = join(run.path, "repo-list.yaml");
-    await Deno.writeTextFile(
-      repoList,
-      [
-        `promoterE2eRegistry: ${registry.host}/e2e-test-images`,
-        `buildImageRegistry: ${registry.host}/build-image`,
-        `gcEtcdRegistry: ${registry.host}`,
-        `gcRegistry: ${registry.host}`,
-        `sigStorageRegistry: ${registry.host}/sig-storage`,
-        `dockerLibraryRegistry: ${registry.host}/library`,
-        `cloudProviderGcpRegistry: ${registry.host}/cloud-provider-gcp`,
-        "",
-      ].join("\n"),
-    );
-    const containerd = await startContainerd(run, {
-      registryHost: registry.host,
-      sandboxImage: pushed.pause!,
-    });
-    stops.push(() => containerd.stop());
-
-    // cloudStream as tests/streaming_e2e_test.ts: a serving certificate from the cluster CA for the machine's
-    // address, the apiserver's kubelet client CA, one port per node.
-    const stream = await issueCertificate({
-      ca: cp.pki.ca,
-      commonName: "kedge-stream",
-      usages: ["server"],
-      ipAddresses: [HOST_IP],
-    });
-    const files = {
-      cert: join(run.path, "stream.crt"),
-      key: join(run.path, "stream.key"),
-      ca: join(run.path, "kubelet-client-ca.crt"),
-    };
-    await Deno.writeTextFile(files.cert, certificateToPem(stream.cert));
-    await Deno.writeTextFile(files.key, await privateKeyToPem(stream.keys!.privateKey), { mode: 0o600 });
-    await Deno.writeTextFile(files.ca, cp.caPem);
-    const tunnelPort = freePort();
-    const portBase = 20000 + Math.floor(Math.random() * 20000);
-    const cloud = await startCloud(run, cp, {
-      cloudStream: {
-        enable: true,
-        tunnelPort,
-        streamAdvertiseAddress: HOST_IP,
-        nodePortRange: { min: portBase, max: portBase + 10 },
-        tlsStreamCertFile: files.cert,
-        tlsStreamPrivateKeyFile: files.key,
-        tlsStreamCAFile: files.ca,
-        peerPort: freePort(),
-      },
-    });
-    stops.push(() => cloud.stop());
-    const joined = await joinEdge(run, cloud, NODE, (config) => {
-      config.modules!.edged!.containerRuntimeEndpoint = containerd.endpoint;
-      config.modules!.edged!.podSandboxImage = pushed.pause!;
-      config.modules!.edgeStream = {
-        ...config.modules!.edgeStream,
-        enable: true,
-        tunnelServer: `127.0.0.1:${tunnelPort}`,
-      };
-    });
-    const edge: Core = await startEdge(run, joined);
-    stops.push(() => edge.stop());
-
-    const kubectl = (args: string[], stdin?: string) =>
-      runKubectl([`--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
-    await waitFor(
-      "the edge node Ready with its stream endpoint",
-      async () => {
-        const out = await kubectl(["get", "node", NODE, "-o", "json"]);
-        if (out.code !== 0) return false;
-        const node = JSON.parse(out.stdout);
-        const ready = node.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status;
-        return ready === "True" && node.status?.daemonEndpoints?.kubeletEndpoint?.Port >= portBase;
-      },
-      120_000,
-      1000,
-    );
-    const preflight = await checkStreaming(kubectl, pushed.agnhost!);
+    node = await startConformanceNode(run, bins.layout);
+    const preflight = await checkStreaming(node.kubectl, node.images.agnhost!);
     log(`edge node ${NODE} Ready; kubectl logs/exec: ${preflight}`);
     if (flags.preflight) return preflight === "logs ok, exec ok" ? 0 : 1;
 
     const skip = skipRules.map((r) => `(?:${r.pattern})`).join("|");
     const reportDir = join(run.path, "report");
-    await Deno.mkdir(reportDir, { recursive: true });
-    const { kubectl: kubectlPath } = await controlPlaneBinaries();
-    const args = [
-      `--procs=${flags.procs}`,
-      `--timeout=${minutes}m`,
-      `--focus=${flags.focus}`,
-      ...(skip ? [`--skip=${skip}`] : []),
-      "--no-color",
-      "--silence-skips",
-      `--output-dir=${reportDir}`,
-      "--json-report=report.json",
-      join(bins, "e2e.test"),
-      "--",
-      `--kubeconfig=${cp.kubeconfigPath}`,
-      "--provider=skeleton",
-      `--kubectl-path=${kubectlPath}`,
-      "--num-nodes=1",
-      `--report-dir=${reportDir}`,
-      "--disable-log-dump",
-      "--dump-logs-on-failure=false",
-      `--e2e-output-dir=${reportDir}`,
-    ];
     log(`running ${flags.focus} for at most ${minutes} min with ${flags.procs} processes`);
     const suiteStart = Date.now();
-    suite = await spawnLogged(run, "e2e", join(bins, "ginkgo"), args, { KUBE_TEST_REPO_LIST: repoList });
+    suite = await startSuite(run, bins, node, {
+      procs: Number(flags.procs),
+      minutes,
+      focus: [flags.focus],
+      skip,
+      reportDir,
+    });
     const status = await suite.status;
     const suiteSeconds = (Date.now() - suiteStart) / 1000;
     log(`suite exited ${status.code} after ${Math.round(suiteSeconds)} s`);
-    await killLeftovers(run.path, cp.kubeconfigPath);
+    await killLeftovers(run, node.cp.kubeconfigPath);
 
     const keep = flags["keep-logs"] ?? join(ROOT, ".kedge/conformance");
     await Deno.mkdir(keep, { recursive: true });
@@ -283,32 +154,21 @@ async function main(): Promise<number> {
       kubeedgeSkips: await kubeedgeSkipList(),
     };
     await Deno.writeTextFile(join(keep, "facts.json"), JSON.stringify(facts, null, 1));
-    await writeSummary(renderSummary(facts, report, skipRules, causeRules));
+    await writeSummary(renderSummary(facts, report, skipRules, causeRules, SUBSET));
     log(`logs and report in ${keep} (--render ${keep} renders the summary again)`);
     return 0;
   } finally {
     Deno.removeSignalListener("SIGINT", interrupt);
     Deno.removeSignalListener("SIGTERM", interrupt);
     await suite?.stop(20_000);
-    await killLeftovers(run.path);
-    for (const stop of stops.reverse()) await stop().catch((e) => log(`stop: ${e}`));
+    await killLeftovers(run);
+    await node?.stop();
     await run.remove();
   }
 }
 
-/** ginkgo's parallel processes (e2e.test) are its children; any still running name our run folder. */
-async function killLeftovers(dir: string, kubeconfig?: string) {
-  const left = listProcesses().filter((p) =>
-    p.pid !== Deno.pid && (p.names(dir) || (kubeconfig !== undefined && p.names(kubeconfig)))
-  );
-  await killAndWait(left.map((p) => p.pid));
-}
-
 /** One pod of the suite's agnhost image: its logs and an exec through the apiserver, cloudcore and the tunnel. */
-async function checkStreaming(
-  kubectl: (args: string[], stdin?: string) => Promise<{ code: number; stdout: string; stderr: string }>,
-  image: string,
-): Promise<string> {
+async function checkStreaming(kubectl: Kubectl, image: string): Promise<string> {
   const applied = await kubectl(
     ["apply", "-f", "-"],
     `apiVersion: v1

@@ -1,0 +1,136 @@
+// One kedge edge node for Kubernetes' e2e suite: the test control plane with its controllers, a loopback
+// registry holding the suite's images (KUBE_TEST_REPO_LIST points every registry of
+// test/utils/image/manifest.go at it), a containerd, cloudcore with cloudStream (kubectl logs/exec through
+// the tunnel) and one edgecore, the only schedulable node, Ready with its stream endpoint. Used by
+// `make conformance` (run.ts) and the subset in `make test` (tests/conformance_subset_test.ts).
+import { join } from "node:path";
+import { certificateToPem, issueCertificate, privateKeyToPem } from "../../lib/pki/mod.ts";
+import { type ControlPlane, freePort, type RunDir, startControlPlane } from "../cluster/mod.ts";
+import { startContainerd, startRegistry } from "../containerd/mod.ts";
+import { waitFor } from "../containerd/pod_helpers.ts";
+import { joinEdge, startCloud, startEdge } from "../harness/kedge.ts";
+import { runKubectl } from "../harness/kubectl.ts";
+import { SUITE_IMAGES } from "./binaries.ts";
+
+export const NODE = "kedge-edge-1";
+
+/** kube-apiserver's node proxy refuses loopback addresses, so the stream server uses the machine's own. */
+export const HOST_IP = Deno.networkInterfaces().find((i) =>
+  i.family === "IPv4" && !i.address.startsWith("127.")
+)?.address;
+
+export type Kubectl = (
+  args: string[],
+  stdin?: string,
+) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+export interface ConformanceNode {
+  cp: ControlPlane;
+  /** The file KUBE_TEST_REPO_LIST names: every registry of the suite is the loopback one. */
+  repoList: string;
+  /** Image names in the loopback registry by layout tag (agnhost, busybox, pause, ...). */
+  images: Record<string, string>;
+  kubectl: Kubectl;
+  /** Stops everything it started, last first. */
+  stop(): Promise<void>;
+}
+
+/** Starts everything in `run`; what started is stopped again when a later step fails. */
+export async function startConformanceNode(run: RunDir, layout: string): Promise<ConformanceNode> {
+  if (!HOST_IP) throw new Error("Cannot start the node: no non-loopback IPv4 address for the stream server");
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch((e) => console.error(`stop: ${e}`));
+  };
+  try {
+    const cp = await startControlPlane({ controllers: true });
+    stops.push(() => cp.stop());
+    const registry = await startRegistry(run);
+    stops.push(() => registry.stop());
+    const images: Record<string, string> = {};
+    for (const [tag, repo, reference] of SUITE_IMAGES) {
+      images[tag] = await registry.push(layout, tag, repo, reference);
+    }
+    const repoList = join(run.path, "repo-list.yaml");
+    await Deno.writeTextFile(
+      repoList,
+      [
+        `promoterE2eRegistry: ${registry.host}/e2e-test-images`,
+        `buildImageRegistry: ${registry.host}/build-image`,
+        `gcEtcdRegistry: ${registry.host}`,
+        `gcRegistry: ${registry.host}`,
+        `sigStorageRegistry: ${registry.host}/sig-storage`,
+        `dockerLibraryRegistry: ${registry.host}/library`,
+        `cloudProviderGcpRegistry: ${registry.host}/cloud-provider-gcp`,
+        "",
+      ].join("\n"),
+    );
+    const containerd = await startContainerd(run, {
+      registryHost: registry.host,
+      sandboxImage: images.pause!,
+    });
+    stops.push(() => containerd.stop());
+
+    // cloudStream as tests/streaming_e2e_test.ts: a serving certificate from the cluster CA for the machine's
+    // address, the apiserver's kubelet client CA, one port per node.
+    const stream = await issueCertificate({
+      ca: cp.pki.ca,
+      commonName: "kedge-stream",
+      usages: ["server"],
+      ipAddresses: [HOST_IP],
+    });
+    const files = {
+      cert: join(run.path, "stream.crt"),
+      key: join(run.path, "stream.key"),
+      ca: join(run.path, "kubelet-client-ca.crt"),
+    };
+    await Deno.writeTextFile(files.cert, certificateToPem(stream.cert));
+    await Deno.writeTextFile(files.key, await privateKeyToPem(stream.keys!.privateKey), { mode: 0o600 });
+    await Deno.writeTextFile(files.ca, cp.caPem);
+    const tunnelPort = freePort();
+    const portBase = 20000 + Math.floor(Math.random() * 20000);
+    const cloud = await startCloud(run, cp, {
+      cloudStream: {
+        enable: true,
+        tunnelPort,
+        streamAdvertiseAddress: HOST_IP,
+        nodePortRange: { min: portBase, max: portBase + 10 },
+        tlsStreamCertFile: files.cert,
+        tlsStreamPrivateKeyFile: files.key,
+        tlsStreamCAFile: files.ca,
+        peerPort: freePort(),
+      },
+    });
+    stops.push(() => cloud.stop());
+    const joined = await joinEdge(run, cloud, NODE, (config) => {
+      config.modules!.edged!.containerRuntimeEndpoint = containerd.endpoint;
+      config.modules!.edged!.podSandboxImage = images.pause!;
+      config.modules!.edgeStream = {
+        ...config.modules!.edgeStream,
+        enable: true,
+        tunnelServer: `127.0.0.1:${tunnelPort}`,
+      };
+    });
+    const edge = await startEdge(run, joined);
+    stops.push(() => edge.stop());
+
+    const kubectl: Kubectl = (args, stdin) =>
+      runKubectl([`--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
+    await waitFor(
+      "the edge node Ready with its stream endpoint",
+      async () => {
+        const out = await kubectl(["get", "node", NODE, "-o", "json"]);
+        if (out.code !== 0) return false;
+        const node = JSON.parse(out.stdout);
+        const ready = node.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status;
+        return ready === "True" && node.status?.daemonEndpoints?.kubeletEndpoint?.Port >= portBase;
+      },
+      120_000,
+      1000,
+    );
+    return { cp, repoList, images, kubectl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
