@@ -12,7 +12,7 @@ export interface Reading {
   memory: Memory;
   cpuPercent: number;
   /** kedge: V8 heap in use at the end of the window and its lowest value in the window, bytes. */
-  heap?: { used: number; min: number };
+  heap?: { used: number; min: number; spaces?: Record<string, number> };
   /** The agent process's resident memory by kind of mapping. */
   mappings?: MappingShare[];
 }
@@ -30,6 +30,21 @@ function anonSplit(r?: Reading): string {
   return ANON_SPLIT.map((kind) => mib(r.mappings!.find((m) => m.what === kind)?.anon ?? 0).toFixed(1)).join(
     " / ",
   );
+}
+
+/** V8's heap spaces as the bench reports them: new objects, old objects, bytecode and code metadata, large. */
+const SPACES: Array<[RegExp, string]> = [
+  [/^new_space$/, "new"],
+  [/^old_space$/, "old"],
+  [/^(code|trusted)_space$/, "code+trusted"],
+  [/large_object_space$/, "large"],
+];
+
+function spaceSplit(spaces: Record<string, number>): string {
+  return SPACES.map(([re]) =>
+    (Object.entries(spaces).filter(([name]) => re.test(name)).reduce((a, [, v]) => a + v, 0) / 1048576)
+      .toFixed(1)
+  ).join(" / ");
 }
 
 /** One scenario: a reading per agent, and a note per agent (how long its pods took, what failed). */
@@ -92,6 +107,16 @@ export function mainTable(rows: Row[], facts: Fact[]): string {
         "anonymous: malloc brk / 64M-aligned / 256K chunks / other (MiB)",
         anonSplit(u),
         anonSplit(k),
+        "",
+      ]);
+    }
+    const spaces = k?.heap?.spaces;
+    if (spaces && Object.keys(spaces).length) {
+      lines.push([
+        row.name,
+        `V8 heap held: ${SPACES.map(([, label]) => label).join(" / ")} (MiB)`,
+        "-",
+        spaceSplit(spaces),
         "",
       ]);
     }

@@ -27,7 +27,7 @@ export interface Stack {
   startAgent(): Promise<number>;
   stopAgent(): Promise<void>;
   /** kedge only: V8 heap in use now and its lowest value since the previous call (its /metrics). */
-  heap?(): Promise<{ used: number; min: number } | undefined>;
+  heap?(): Promise<{ used: number; min: number; spaces: Record<string, number> } | undefined>;
   /** Devices whose reported twin reached the apiserver (KubeEdge v1.23: in their DeviceStatus). */
   reportedDevices(): Promise<number>;
   stop(): Promise<void>;
@@ -157,7 +157,9 @@ export async function startKedgeStack(node: string): Promise<Stack> {
         const metrics = await scrape(kubeletPort);
         const used = metrics?.get("kedge_edge_js_heap_used_bytes");
         const min = metrics?.get("kedge_edge_js_heap_used_min_bytes");
-        return used === undefined || min === undefined ? undefined : { used, min };
+        if (used === undefined || min === undefined) return undefined;
+        const spaces = metrics ? heapSpaces(metrics) : {};
+        return { used, min, spaces };
       },
       async reportedDevices() {
         const devices = await kube.list("/apis/devices.kubeedge.io/v1beta1/namespaces/default/devices");
@@ -228,4 +230,15 @@ export async function startKubeEdgeStack(node: string, bins: KubeEdgeBinaries): 
 function hasReported(status: Record<string, unknown> | undefined): boolean {
   const twins = (status?.twins ?? []) as Array<{ reported?: { value?: string } }>;
   return twins.some((t) => t.reported?.value !== undefined && t.reported.value !== "");
+}
+
+/** Bytes V8 holds per heap space (kedge_edge_js_heap_space_bytes of="size"), keyed by space name. */
+function heapSpaces(metrics: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [series, value] of metrics) {
+    if (!series.startsWith("kedge_edge_js_heap_space_bytes{") || !series.includes('of="size"')) continue;
+    const space = /space="([^"]*)"/.exec(series)?.[1];
+    if (space) out[space] = value;
+  }
+  return out;
 }

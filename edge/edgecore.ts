@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import type { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics.ts";
 import { registerProcessMetrics } from "../lib/process_metrics.ts";
-import { startIdleGc } from "../lib/idle_gc.ts";
+import { registerIdleGcMetrics, startIdleGc } from "../lib/idle_gc.ts";
 import type { Message } from "../lib/protocol/mod.ts";
 import type { EdgeCoreConfig } from "./config.ts";
 import { readCredentials, runCertificateRotation } from "./certs/mod.ts";
@@ -148,6 +148,7 @@ export async function startEdgeCore(
     const registry = new Registry();
     const processMetrics = registerProcessMetrics(registry, "kedge_edge", 1000);
     const idleGc = startIdleGc();
+    registerIdleGcMetrics(registry, "kedge_edge", idleGc);
     closers.push(() => Promise.resolve(idleGc.stop()));
     closers.push(() => processMetrics.stop());
     const metrics = () => registry.render();

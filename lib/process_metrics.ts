@@ -4,6 +4,7 @@
  * (how late a periodic timer fires: p99 and max since the last scrape). The timer wakes the process on
  * every tick, so an idle edge box ticks slower (1 s) than cloudcore (200 ms).
  */
+import { getHeapSpaceStatistics } from "node:v8";
 import type { Registry } from "./metrics.ts";
 
 const DEFAULT_TICK_MS = 200;
@@ -22,6 +23,10 @@ export function registerProcessMetrics(
   const heapMin = registry.gauge(
     `${prefix}_js_heap_used_min_bytes`,
     `Lowest V8 heap in use seen since the last scrape (sampled every ${tickMs} ms): close to the heap after GC.`,
+  );
+  const spaces = registry.gauge(
+    `${prefix}_js_heap_space_bytes`,
+    "V8 heap by space (new, old, code, large objects, ...): memory it holds (size) and what is live in it (used).",
   );
   const lag = registry.gauge(
     `${prefix}_event_loop_lag_seconds`,
@@ -43,6 +48,11 @@ export function registerProcessMetrics(
     rss.set(memory.rss);
     heap.set(memory.heapUsed);
     heapMin.set(Number.isFinite(lowest) ? lowest : memory.heapUsed);
+    for (const space of getHeapSpaceStatistics()) {
+      if (!space.space_size) continue;
+      spaces.set(space.space_size, { space: space.space_name, of: "size" });
+      spaces.set(space.space_used_size, { space: space.space_name, of: "used" });
+    }
     lowest = Infinity;
     const sorted = lags.sort((a, b) => a - b);
     const at = (q: number) =>
