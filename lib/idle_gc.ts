@@ -59,7 +59,10 @@ export function startIdleGc(options: IdleGcOptions = {}): IdleGc {
 
 /** The collections on /metrics: how many by reason and the time they took, to weigh their CPU. */
 export function registerIdleGcMetrics(registry: Registry, prefix: string, idleGc: IdleGc): void {
-  const runs = registry.gauge(`${prefix}_forced_gc_runs`, "Full collections the process started itself (lib/idle_gc.ts), by reason.");
+  const runs = registry.gauge(
+    `${prefix}_forced_gc_runs`,
+    "Full collections the process started itself (lib/idle_gc.ts), by reason.",
+  );
   const seconds = registry.gauge(
     `${prefix}_forced_gc_seconds`,
     "Time spent in the full collections it started.",
