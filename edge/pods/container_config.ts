@@ -28,6 +28,7 @@ import type { ObjectLookup } from "./objects.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
 import { parseQuantity } from "./quantity.ts";
 import { ConfigError } from "./env.ts";
+import { resolveSubPath, subPathOf } from "./sub_path.ts";
 import type { VolumePaths } from "./volumes.ts";
 
 const CPU_PERIOD = 100_000;
@@ -74,7 +75,7 @@ export async function buildContainerConfig(input: ContainerConfigInput): Promise
     workingDir: spec.workingDir ?? "",
     envs,
     mounts: [
-      ...mounts(spec, input.volumes),
+      ...await mounts(spec, input.volumes, vars),
       ...terminationMount(spec, input.terminationLog),
       ...(input.etcHosts && !mountsOwnEtcHosts(spec)
         ? [{ containerPath: ETC_HOSTS, hostPath: input.etcHosts, readonly: false }]
@@ -119,19 +120,17 @@ function terminationMount(spec: ContainerSpec, hostPath: string | undefined): Mo
   }];
 }
 
-function mounts(spec: ContainerSpec, volumes: VolumePaths): Mount[] {
-  return (spec.volumeMounts ?? []).map((m) => {
+function mounts(spec: ContainerSpec, volumes: VolumePaths, vars: Map<string, string>): Promise<Mount[]> {
+  return Promise.all((spec.volumeMounts ?? []).map(async (m) => {
     const hostPath = volumes.get(m.name);
     if (hostPath === undefined) throw new ConfigError(`Cannot mount ${m.name}: no volume of that name`);
-    if (m.subPath && m.subPath.split("/").includes("..")) {
-      throw new ConfigError(`Cannot mount ${m.name}: subPath must not contain '..'`);
-    }
+    const sub = subPathOf(m, vars);
     return {
       containerPath: m.mountPath,
-      hostPath: m.subPath ? `${hostPath}/${m.subPath}` : hostPath,
+      hostPath: sub ? await resolveSubPath(hostPath, sub, m.name) : hostPath,
       readonly: m.readOnly ?? false,
     };
-  });
+  }));
 }
 
 function resources(spec: ContainerSpec): LinuxContainerResources {

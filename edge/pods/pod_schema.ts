@@ -97,6 +97,7 @@ const Container = v.object({
     name: str,
     mountPath: str,
     subPath: optStr,
+    subPathExpr: optStr,
     readOnly: optBool,
   }))),
   livenessProbe: v.optional(Probe),
