@@ -47,6 +47,11 @@ export function buildSandboxConfig(
           ? undefined
           : { value: spec.securityContext.runAsUser },
         supplementalGroups: spec.securityContext?.supplementalGroups,
+        // As the kubelet: the sandbox is privileged when any container is, or the runtime refuses that
+        // container ("no privileged container allowed in sandbox").
+        privileged: [...(spec.initContainers ?? []), ...spec.containers].some((c) =>
+          c.securityContext?.privileged
+        ),
       },
       sysctls: Object.fromEntries((spec.securityContext?.sysctls ?? []).map((s) => [s.name, s.value])),
     },
