@@ -8,6 +8,7 @@ import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import * as v from "valibot";
 import type { PodEvents } from "./events.ts";
+import { httpGet } from "./http_get.ts";
 import { PRE_STOP } from "./labels.ts";
 import type { HandlerSpec } from "./pod_schema.ts";
 import type { RuntimeContainer, RuntimePod } from "./runtime_state.ts";
@@ -22,6 +23,8 @@ const PreStopSchema = v.object({
       path: v.optional(v.string()),
       port: v.union([v.number(), v.string()]),
       host: v.optional(v.string()),
+      scheme: v.optional(v.picklist(["HTTP", "HTTPS"])),
+      httpHeaders: v.optional(v.array(v.object({ name: v.string(), value: v.string() }))),
     }),
   ),
 });
@@ -110,8 +113,14 @@ export async function runHook(
       throw new Error(`command ${JSON.stringify(hook.exec.command)} exited with ${out.exitCode}: ${stderr}`);
     }
   } else if (hook.httpGet && typeof hook.httpGet.port === "number") {
-    const url = `http://${hook.httpGet.host ?? host}:${hook.httpGet.port}${hook.httpGet.path ?? "/"}`;
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
-    await res.body?.cancel();
+    const g = hook.httpGet;
+    await httpGet({
+      scheme: g.scheme,
+      host: g.host ?? host,
+      port: g.port as number,
+      path: g.path,
+      headers: Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value])),
+      timeoutMs: timeoutSeconds * 1000,
+    });
   }
 }

@@ -6,6 +6,7 @@
  * probe is an "Unhealthy" event, as the kubelet's prober records it.
  */
 import { grpcProbe } from "./grpc_probe.ts";
+import { httpGet } from "./http_get.ts";
 import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { PodEvents } from "./events.ts";
@@ -165,18 +166,14 @@ export class ProbeManager {
     }
     if (probe.httpGet) {
       const g = probe.httpGet;
-      const port = resolvePort(target.spec, g.port);
-      const host = g.host ?? target.host;
-      const url = `${(g.scheme ?? "HTTP").toLowerCase()}://${
-        host.includes(":") ? `[${host}]` : host
-      }:${port}${g.path ?? "/"}`;
-      const headers = Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value]));
-      const res = await fetch(url, {
-        headers,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutS * 1000),
+      const res = await httpGet({
+        scheme: g.scheme,
+        host: g.host ?? target.host,
+        port: resolvePort(target.spec, g.port),
+        path: g.path,
+        headers: Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value])),
+        timeoutMs: timeoutS * 1000,
       });
-      await res.body?.cancel();
       return res.status >= 200 && res.status < 400
         ? undefined
         : `HTTP probe failed with statuscode: ${res.status}`;
