@@ -6,12 +6,19 @@
  */
 import { parseQuantity } from "./quantity.ts";
 
-/** Mounts a tmpfs on `path` unless one is there already (an edgecore restart finds its pods' mounts). */
-export async function mountMemoryVolume(path: string, sizeLimit: string | number | undefined): Promise<void> {
-  if ((await mountPointsUnder(path)).includes(path)) return;
+/**
+ * Mounts a tmpfs on `path` unless one is there already (an edgecore restart finds its pods' mounts); true
+ * when it mounted one.
+ */
+export async function mountMemoryVolume(
+  path: string,
+  sizeLimit: string | number | undefined,
+): Promise<boolean> {
+  if ((await mountPointsUnder(path)).includes(path)) return false;
   const options = ["mode=0777"];
   if (sizeLimit !== undefined) options.push(`size=${Math.ceil(parseQuantity(sizeLimit))}`);
   await run("mount", ["-t", "tmpfs", "-o", options.join(","), "tmpfs", path]);
+  return true;
 }
 
 /** Unmounts every mount at or below `path`, deepest first; only a pod with an emptyDir can have one. */
