@@ -60,10 +60,13 @@ spec:
     - {name: secret, mountPath: /etc/secret-volume}
     - {name: projected, mountPath: /etc/projected}
     - {name: data, mountPath: /data}
+    - {name: data, mountPath: /sub, subPath: made/here}
+    - {name: memory, mountPath: /memory}
   volumes:
   - {name: secret, secret: {secretName: fsg-secret, defaultMode: 288}}
   - {name: projected, projected: {defaultMode: 288, sources: [{secret: {name: fsg-secret}}]}}
   - {name: data, emptyDir: {}}
+  - {name: memory, emptyDir: {medium: Memory, sizeLimit: 1Mi}}
 `;
     await kubectl(
       ["apply", "-f", "-"],
@@ -113,10 +116,14 @@ spec:
     );
 
     await t.step(
-      "an emptyDir is 2777 of fsGroup, and what the container writes there is the group's",
+      "an emptyDir and its subPath are 2777 of fsGroup, and what the container writes there is the group's",
       async () => {
         assert.equal(await sh(withGroup, "stat -c '%a %u %g' /data"), "2777 0 2000");
         assert.equal(await sh(withGroup, "echo x >/data/f && stat -c '%a %u %g' /data/f"), "644 1000 2000");
+        // A subPath that did not exist is made with the volume's mode, as the kubelet does (not containerd's 0755).
+        assert.equal(await sh(withGroup, "stat -c '%a %u %g' /sub /data/made"), "2777 0 2000\n2777 0 2000");
+        // A tmpfs keeps its own sticky root (1777), as the kubelet mounts it.
+        assert.equal(await sh(withGroup, "stat -c '%a %u %g' /memory"), "3777 0 2000");
       },
     );
 

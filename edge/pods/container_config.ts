@@ -27,6 +27,7 @@ import {
 import type { ObjectLookup } from "./objects.ts";
 import type { ContainerSpec, PodSpec } from "./pod_schema.ts";
 import { parseQuantity } from "./quantity.ts";
+import { makeSubPaths } from "./sub_path.ts";
 import { ConfigError } from "./env.ts";
 import type { VolumePaths } from "./volumes.ts";
 
@@ -65,6 +66,7 @@ export interface ContainerConfigInput {
 export async function buildContainerConfig(input: ContainerConfigInput): Promise<ContainerConfig> {
   const { ctx, spec } = input;
   const envs = await resolveEnv(ctx, spec, input.objects);
+  await makeSubPaths(spec, input.volumes);
   const vars = new Map(envs.map((e) => [e.key, e.value]));
   return {
     metadata: { name: spec.name, attempt: input.attempt },

@@ -1,6 +1,7 @@
 /**
- * emptyDir volumes, as the kubelet's emptyDir plugin: a folder of mode 0777 (a tmpfs for medium Memory,
- * memory_volume.ts), given to the pod's fsGroup (volume_ownership.ts, read-write) when it is set up. Set up
+ * emptyDir volumes, as the kubelet's emptyDir plugin: a folder of mode 0777, or for medium Memory a tmpfs
+ * mounted on it with tmpfs' own root mode 1777 (memory_volume.ts), given to the pod's fsGroup
+ * (volume_ownership.ts, read-write: 2777, 3777 for a tmpfs) when it is set up. Set up
  * once: a ready marker outside the volume (the kubelet's `plugins/kubernetes.io~empty-dir/<name>/ready`)
  * says so, and later syncs leave the folder and what the containers made of it alone. A tmpfs that is gone
  * (a reboot) is set up again.
@@ -20,11 +21,12 @@ export async function setUpEmptyDir(
   const ready = join(podDir, "plugins", "empty-dir", volume.name, "ready");
   let setUp = !(await exists(ready));
   await Deno.mkdir(path, { recursive: true, mode: 0o777 });
+  // The kubelet's setupDir: the umask cut the mode; set before a tmpfs covers the folder.
+  if (setUp) await Deno.chmod(path, 0o777);
   if (volume.emptyDir?.medium === "Memory") {
     setUp = (await mountMemoryVolume(path, volume.emptyDir.sizeLimit)) || setUp;
   }
   if (!setUp) return;
-  await Deno.chmod(path, 0o777);
   if (fsGroup !== undefined) await setVolumeOwnership(path, fsGroup, false);
   await Deno.mkdir(dirname(ready), { recursive: true });
   await Deno.writeFile(ready, new Uint8Array());

@@ -15,9 +15,13 @@ export async function mountMemoryVolume(
   sizeLimit: string | number | undefined,
 ): Promise<boolean> {
   if ((await mountPointsUnder(path)).includes(path)) return false;
-  const options = ["mode=0777"];
-  if (sizeLimit !== undefined) options.push(`size=${Math.ceil(parseQuantity(sizeLimit))}`);
-  await run("mount", ["-t", "tmpfs", "-o", options.join(","), "tmpfs", path]);
+  // No mode: tmpfs' root is 1777, as the kubelet's mount leaves it.
+  const args = [
+    "-t",
+    "tmpfs",
+    ...(sizeLimit === undefined ? [] : ["-o", `size=${Math.ceil(parseQuantity(sizeLimit))}`]),
+  ];
+  await run("mount", [...args, "tmpfs", path]);
   return true;
 }
 

@@ -4,7 +4,7 @@
  * with their modes. Called on every
  * sync, so a changed ConfigMap or Secret is rewritten in place (containers see it through `..data`). With
  * the pod's fsGroup, every volume but hostPath belongs to that group (volume_ownership.ts), and the files of
- * a service-account token are 0600 before it (0640 after) and owned by the pods' one user if it has one.
+ * a service-account token are 0600 before it (0640 after) and owned by the pod's one user if it has one.
  */
 import { join } from "node:path";
 import { type FileEntry, writeAtomically } from "./atomic_writer.ts";
