@@ -15,9 +15,10 @@ DENORT_BIN ?=
 # npm comes with Debian's package when missing (bin/deno installs it); Go is handled by tests/cluster/ensure_go.sh.
 # containerd, runc, CNI plugins, busybox-static, umoci and docker-registry: real pods and local images;
 # mosquitto and its clients: the external MQTT broker and real clients in the tests; haproxy: the TCP load
-# balancer in front of cloudcore replicas in the tests.
+# balancer in front of cloudcore replicas in the tests; apache2-utils: htpasswd for the test registry that
+# wants a login (imagePullSecrets).
 APT_PACKAGES := ca-certificates git systemd containerd runc containernetworking-plugins busybox-static umoci \
-  docker-registry mosquitto mosquitto-clients haproxy
+  docker-registry mosquitto mosquitto-clients haproxy apache2-utils
 TARGETS := cloudcore edgecore
 
 .PHONY: help denort deps control-plane kubeedge mapper conformance-suite test test-unit build install demo fmt lint check clean cluster-up cluster-down

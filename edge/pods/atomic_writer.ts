@@ -2,6 +2,8 @@
  * Writes a volume's files so a reader never sees a half-updated set, as the kubelet's AtomicWriter: the
  * files go into a fresh `..<timestamp>` folder, a `..data` symlink is swapped to it by rename, and each
  * top-level name is a symlink through `..data`. Returns false when the content was already there.
+ * `setPerms` runs on the whole volume after the new files are written and before they are published (the
+ * kubelet's step 7: fsGroup ownership, volume_ownership.ts).
  */
 import { dirname, join } from "node:path";
 
@@ -9,12 +11,18 @@ export interface FileEntry {
   readonly path: string;
   readonly data: Uint8Array;
   readonly mode: number;
+  /** The file's owner; root when absent. */
+  readonly uid?: number;
 }
 
 const DATA = "..data";
 const MANIFEST = ".kedge-payload";
 
-export async function writeAtomically(dir: string, files: readonly FileEntry[]): Promise<boolean> {
+export async function writeAtomically(
+  dir: string,
+  files: readonly FileEntry[],
+  setPerms?: (dir: string) => Promise<void>,
+): Promise<boolean> {
   for (const f of files) {
     if (
       f.path.startsWith("/") || f.path.split("/").some((p) => p === ".." || p === "" || p.startsWith(".."))
@@ -34,8 +42,10 @@ export async function writeAtomically(dir: string, files: readonly FileEntry[]):
     await Deno.mkdir(dirname(path), { recursive: true });
     await Deno.writeFile(path, f.data, { mode: f.mode });
     await Deno.chmod(path, f.mode);
+    if (f.uid !== undefined) await Deno.chown(path, f.uid, null);
   }
   await Deno.writeTextFile(join(target, MANIFEST), fingerprint, { mode: 0o600 });
+  await setPerms?.(dir);
   const old = await Deno.readLink(join(dir, DATA)).catch(() => undefined);
   const tmp = join(dir, `${DATA}_tmp`);
   await Deno.remove(tmp).catch(() => {});
@@ -62,7 +72,8 @@ async function digest(files: readonly FileEntry[]): Promise<string> {
   const parts: Uint8Array[] = [];
   const enc = new TextEncoder();
   for (const f of [...files].sort((a, b) => a.path < b.path ? -1 : 1)) {
-    parts.push(enc.encode(`${f.path}\0${f.mode}\0${f.data.length}\0`), f.data);
+    const owner = f.uid === undefined ? "" : `${f.uid}\0`;
+    parts.push(enc.encode(`${f.path}\0${f.mode}\0${owner}${f.data.length}\0`), f.data);
   }
   const total = parts.reduce((n, p) => n + p.length, 0);
   const all = new Uint8Array(total);

@@ -25,7 +25,7 @@ import {
   TERMINATION_MESSAGE_POLICY,
 } from "./labels.ts";
 import type { ObjectLookup } from "./objects.ts";
-import type { ContainerSpec } from "./pod_schema.ts";
+import type { ContainerSpec, PodSpec } from "./pod_schema.ts";
 import { parseQuantity } from "./quantity.ts";
 import { ConfigError } from "./env.ts";
 import { resolveSubPath, subPathOf } from "./sub_path.ts";
@@ -148,6 +148,16 @@ function resources(spec: ContainerSpec): LinuxContainerResources {
   return out;
 }
 
+/**
+ * The groups a pod's processes get besides their own, as the kubelet's determineEffectiveSecurityContext:
+ * the fsGroup that owns the volumes first, then supplementalGroups; undefined when there are none.
+ */
+export function supplementalGroupsOf(spec: PodSpec): number[] | undefined {
+  const sc = spec.securityContext;
+  const groups = [...(sc?.fsGroup === undefined ? [] : [sc.fsGroup]), ...(sc?.supplementalGroups ?? [])];
+  return groups.length > 0 ? groups : undefined;
+}
+
 function securityContext(ctx: PodContext, spec: ContainerSpec) {
   const sc = spec.securityContext ?? {};
   const pod = ctx.pod.spec.securityContext ?? {};
@@ -159,7 +169,7 @@ function securityContext(ctx: PodContext, spec: ContainerSpec) {
     runAsUser: runAsUser === undefined ? undefined : { value: runAsUser },
     runAsGroup: runAsGroup === undefined ? undefined : { value: runAsGroup },
     readonlyRootfs: sc.readOnlyRootFilesystem ?? false,
-    supplementalGroups: pod.supplementalGroups,
+    supplementalGroups: supplementalGroupsOf(ctx.pod.spec),
     noNewPrivs: sc.allowPrivilegeEscalation === false,
     capabilities: sc.capabilities
       ? { addCapabilities: sc.capabilities.add ?? [], dropCapabilities: sc.capabilities.drop ?? [] }

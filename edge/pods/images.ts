@@ -1,14 +1,21 @@
 /**
  * Images for containers, as the kubelet's image manager: imagePullPolicy (Always / IfNotPresent / Never,
  * defaulting to Always for `:latest` or untagged names), pulls through CRI, and pull failures reported as
- * ErrImagePull, then ImagePullBackOff while a per-image backoff runs. Events as the kubelet's image manager
- * records them: Pulling, Pulled, Failed, BackOff, ErrImageNeverPull.
+ * ErrImagePull, then ImagePullBackOff while a per-image backoff runs (its message ends with the last pull's
+ * error, as the kubelet's). Events as the kubelet's image manager records them: Pulling, Pulled, Failed,
+ * BackOff, ErrImageNeverPull. With registry credentials (pull_secrets.ts) each matching one is tried in turn,
+ * as the kubelet's PullImage; all failing, the error lists every attempt's.
  */
 import type { CriClient, PodSandboxConfig } from "../cri/mod.ts";
+import type { RegistryAuth } from "./docker_keyring.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Backoff } from "./backoff.ts";
 import { type ContainerEvents, NO_EVENTS } from "./events.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
+import { NO_CREDENTIALS, type PullCredentials } from "./pull_secrets.ts";
+
+/** Last pull errors kept for the backoff message; the oldest goes first beyond this. */
+const MAX_PULL_ERRORS = 1024;
 
 export type ImageResult =
   | { ok: true; imageRef: string }
@@ -31,6 +38,9 @@ export function pullPolicyOf(spec: ContainerSpec): PullPolicy {
 }
 
 export class ImagePuller {
+  /** `<uid>/<image>` -> "ErrImagePull: <why>" of its last failed pull, for the backoff message. */
+  readonly #lastError = new Map<string, string>();
+
   constructor(
     private readonly cri: CriClient,
     private readonly backoff: Backoff,
@@ -42,6 +52,7 @@ export class ImagePuller {
     spec: ContainerSpec,
     sandbox: PodSandboxConfig,
     event: ContainerEvents = NO_EVENTS,
+    credentials: PullCredentials = NO_CREDENTIALS,
   ): Promise<ImageResult> {
     const policy = pullPolicyOf(spec);
     const image = spec.image;
@@ -63,12 +74,19 @@ export class ImagePuller {
       const message = `Back-off pulling image "${image}"`;
       // Normal, as the kubelet has it: the Warning is the "Error: ImagePullBackOff" that follows.
       event("Normal", "BackOff", message);
-      return { ok: false, reason: "ImagePullBackOff", message, retryMs: wait };
+      const last = this.#lastError.get(key);
+      return {
+        ok: false,
+        reason: "ImagePullBackOff",
+        message: last ? `${message}: ${last}` : message,
+        retryMs: wait,
+      };
     }
+    this.#lastError.delete(key);
     try {
       const started = Date.now();
       event("Normal", "Pulling", `Pulling image "${image}"`);
-      const imageRef = await this.cri.pullImage(image, undefined, sandbox);
+      const imageRef = await this.#pull(image, sandbox, await credentials(image));
       this.backoff.reset(key);
       const took = goDuration(Date.now() - started);
       event(
@@ -82,6 +100,10 @@ export class ImagePuller {
       this.backoff.next(key);
       event("Warning", "Failed", `Failed to pull image "${image}": ${(err as Error).message}`);
       this.log.warn("image pull failed", { image, uid, error: err });
+      this.#lastError.set(key, `ErrImagePull: ${(err as Error).message}`);
+      if (this.#lastError.size > MAX_PULL_ERRORS) {
+        this.#lastError.delete(this.#lastError.keys().next().value!);
+      }
       return {
         ok: false,
         reason: "ErrImagePull",
@@ -89,6 +111,26 @@ export class ImagePuller {
         retryMs: this.backoff.remaining(key),
       };
     }
+  }
+
+  /** As the kubelet's PullImage: without credentials once, else each in turn until one works. */
+  async #pull(
+    image: string,
+    sandbox: PodSandboxConfig,
+    credentials: readonly RegistryAuth[],
+  ): Promise<string> {
+    if (credentials.length === 0) return await this.cri.pullImage(image, undefined, sandbox);
+    const errors: Error[] = [];
+    for (const { username, password } of credentials) {
+      try {
+        return await this.cri.pullImage(image, { username, password }, sandbox);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    // Go's utilerrors.NewAggregate: one error as itself, more in brackets.
+    if (errors.length === 1) throw errors[0];
+    throw new Error(`[${errors.map((e) => e.message).join(", ")}]`, { cause: errors });
   }
 }
 

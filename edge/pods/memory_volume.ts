@@ -6,12 +6,23 @@
  */
 import { parseQuantity } from "./quantity.ts";
 
-/** Mounts a tmpfs on `path` unless one is there already (an edgecore restart finds its pods' mounts). */
-export async function mountMemoryVolume(path: string, sizeLimit: string | number | undefined): Promise<void> {
-  if ((await mountPointsUnder(path)).includes(path)) return;
-  const options = ["mode=0777"];
-  if (sizeLimit !== undefined) options.push(`size=${Math.ceil(parseQuantity(sizeLimit))}`);
-  await run("mount", ["-t", "tmpfs", "-o", options.join(","), "tmpfs", path]);
+/**
+ * Mounts a tmpfs on `path` unless one is there already (an edgecore restart finds its pods' mounts); true
+ * when it mounted one.
+ */
+export async function mountMemoryVolume(
+  path: string,
+  sizeLimit: string | number | undefined,
+): Promise<boolean> {
+  if ((await mountPointsUnder(path)).includes(path)) return false;
+  // No mode: tmpfs' root is 1777, as the kubelet's mount leaves it.
+  const args = [
+    "-t",
+    "tmpfs",
+    ...(sizeLimit === undefined ? [] : ["-o", `size=${Math.ceil(parseQuantity(sizeLimit))}`]),
+  ];
+  await run("mount", [...args, "tmpfs", path]);
+  return true;
 }
 
 /** Unmounts every mount at or below `path`, deepest first; only a pod with an emptyDir can have one. */

@@ -10,6 +10,8 @@ export interface ConfigMapData {
 }
 
 export interface SecretData {
+  /** kubernetes.io/dockerconfigjson and the like: how imagePullSecrets are read (pull_secrets.ts). */
+  type?: string;
   /** Values base64-encoded, as in the API. */
   data?: Record<string, string>;
   stringData?: Record<string, string>;

@@ -180,12 +180,17 @@ export const PodSchema = v.object({
     hostAliases: v.optional(v.array(v.object({ ip: str, hostnames: v.optional(v.array(str)) }))),
     nodeName: optStr,
     serviceAccountName: optStr,
+    /** Secrets with registry credentials for the images (pull_secrets.ts). */
+    imagePullSecrets: v.optional(v.array(v.object({ name: optStr }))),
     securityContext: v.optional(v.object({
       runAsUser: optInt,
       runAsGroup: optInt,
       runAsNonRoot: optBool,
       supplementalGroups: v.optional(v.array(v.number())),
+      /** Group of the volumes that support ownership management (volume_ownership.ts), and a supplemental group. */
       fsGroup: optInt,
+      /** Parsed, not acted on: the kubelet passes it on only for persistent volumes, which edgecore does not mount. */
+      fsGroupChangePolicy: optStr,
       sysctls: v.optional(v.array(v.object({ name: str, value: str }))),
     })),
     dnsConfig: v.optional(v.object({ nameservers: strList, searches: strList })),

@@ -1,6 +1,10 @@
-/** A pod's CRI PodSandboxConfig: metadata, labels, host network or CNI, ports, log folder, DNS. */
+/**
+ * A pod's CRI PodSandboxConfig: metadata, labels, host network or CNI, ports, log folder, DNS, the pod's
+ * user, group and supplemental groups (fsGroup first).
+ */
 import { join } from "node:path";
 import type { PodSandboxConfig } from "../cri/mod.ts";
+import { supplementalGroupsOf } from "./container_config.ts";
 import type { PodContext } from "./field_ref.ts";
 import { GRACE_PERIOD, MANAGED_BY, MANAGER, POD_NAME, POD_NAMESPACE, POD_UID } from "./labels.ts";
 
@@ -46,7 +50,10 @@ export function buildSandboxConfig(
         runAsUser: spec.securityContext?.runAsUser === undefined
           ? undefined
           : { value: spec.securityContext.runAsUser },
-        supplementalGroups: spec.securityContext?.supplementalGroups,
+        runAsGroup: spec.securityContext?.runAsGroup === undefined
+          ? undefined
+          : { value: spec.securityContext.runAsGroup },
+        supplementalGroups: supplementalGroupsOf(spec),
         // As the kubelet: the sandbox is privileged when any container is, or the runtime refuses that
         // container ("no privileged container allowed in sandbox").
         privileged: [...(spec.initContainers ?? []), ...spec.containers].some((c) =>

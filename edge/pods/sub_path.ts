@@ -1,7 +1,9 @@
 /**
  * A volumeMount's subPath (or subPathExpr, expanded with the container's env) as the node path to mount,
  * as the kubelet does: relative, without "..", created as a directory inside the volume when missing, and
- * refused when it resolves outside the volume. A container can plant a symlink in a writable volume
+ * refused when it resolves outside the volume. Each folder made gets the volume root's mode, setgid
+ * included (an fsGroup emptyDir's subPath is 2777 of its group, where containerd would make it 0755), as
+ * the kubelet's SafeMakeDir. A container can plant a symlink in a writable volume
  * (`ln -s / escape`) for another container to mount with `subPath: escape`; following it would give that
  * container the node's root (CVE-2017-1002101). The real path is what the runtime mounts.
  * Left open: a container that swaps a directory on that path for a symlink between this check and the
@@ -50,12 +52,14 @@ export async function resolveSubPath(volumeDir: string, sub: string, name: strin
 
 /** mkdir -p, one component at a time, never through a symlink that leaves the volume. */
 async function makeInside(root: string, sub: string, name: string): Promise<void> {
-  const { mode } = await Deno.stat(root);
+  const mode = ((await Deno.stat(root)).mode ?? 0o755) & 0o7777;
   let at = root;
   for (const part of sub.split("/").filter((p) => p && p !== ".")) {
     at = `${at}/${part}`;
     try {
-      await Deno.mkdir(at, { mode: (mode ?? 0o755) & 0o7777 });
+      await Deno.mkdir(at);
+      // mkdir's mode is cut by the umask and cannot set setgid: chmod, as the kubelet's fchmod.
+      await Deno.chmod(at, mode);
       continue;
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;

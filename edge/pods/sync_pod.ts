@@ -19,6 +19,7 @@ import type { ImagePuller } from "./images.ts";
 import { killContainer, runHook } from "./kill.ts";
 import { type ContainerType, hashContainer } from "./labels.ts";
 import type { ObjectLookup } from "./objects.ts";
+import { podPullCredentials } from "./pull_secrets.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
 import { initialized, type Waiting } from "./pod_status.ts";
 import type { ProbeManager, ProbeTarget } from "./probes.ts";
@@ -109,13 +110,14 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   const podCtx: PodContext = { ...ctx, podIP: ctx.pod.spec.hostNetwork ? ctx.hostIP : sandbox.ip };
   const sb = sandbox;
   const etcHosts = await writeEtcHosts(podDir, podCtx);
+  const pullCredentials = podPullCredentials(ctx, deps.objects, event);
 
   const start = async (spec: ContainerSpec, type: ContainerType, previous: RuntimeContainer | undefined) => {
     const key = `${type}/${spec.name}`;
     const container = { name: spec.name, type };
     const containerEvent: ContainerEvents = (kind, reason, message) =>
       event(kind, reason, message, container);
-    const image = await deps.images.ensure(ctx.uid, spec, sandboxConfig, containerEvent);
+    const image = await deps.images.ensure(ctx.uid, spec, sandboxConfig, containerEvent, pullCredentials);
     if (!image.ok) {
       containerEvent("Warning", "Failed", `Error: ${image.reason}`);
       waiting.set(key, { reason: image.reason, message: image.message });

@@ -2,15 +2,18 @@
  * Pod volumes on the node, under `<podDir>/volumes/<kind>/<name>`: emptyDir folders, hostPath as given,
  * configMap / secret / downwardAPI / projected files (service-account tokens included) written atomically
  * with their modes. Called on every
- * sync, so a changed ConfigMap or Secret is rewritten in place (containers see it through `..data`).
+ * sync, so a changed ConfigMap or Secret is rewritten in place (containers see it through `..data`). With
+ * the pod's fsGroup, every volume but hostPath belongs to that group (volume_ownership.ts), and the files of
+ * a service-account token are 0600 before it (0640 after) and owned by the pod's one user if it has one.
  */
 import { join } from "node:path";
 import { type FileEntry, writeAtomically } from "./atomic_writer.ts";
 import { fieldValue, type PodContext } from "./field_ref.ts";
 import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
 import type { VolumeSpec } from "./pod_schema.ts";
-import { mountMemoryVolume } from "./memory_volume.ts";
+import { setUpEmptyDir } from "./empty_dir.ts";
 import { containerNamed, type ResourceFieldRef, resourceFieldValue } from "./resource_field.ts";
+import { fsUserOf, setVolumeOwnership } from "./volume_ownership.ts";
 
 const DEFAULT_MODE = 0o644;
 /** The apiserver's default expirationSeconds of a projected service-account token. */
@@ -38,6 +41,11 @@ export async function prepareVolumes(
 
 async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLookup, volume: VolumeSpec) {
   const dir = (kind: string) => join(podDir, "volumes", kind, volume.name);
+  const fsGroup = ctx.pod.spec.securityContext?.fsGroup;
+  // Every volume kind written here is read-only to its containers: the group gets read bits only.
+  const setPerms = fsGroup === undefined
+    ? undefined
+    : (path: string) => setVolumeOwnership(path, fsGroup, true);
   if (volume.hostPath) {
     const { path, type } = volume.hostPath;
     if (type === "DirectoryOrCreate") await Deno.mkdir(path, { recursive: true, mode: 0o755 });
@@ -58,7 +66,7 @@ async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLoo
       throw new VolumeError(`Cannot mount configMap ${volume.name}: configmap "${name}" not found`);
     }
     const files = keyFiles(volume.name, cm ? configMapBytes(cm) : new Map(), items, defaultMode, optional);
-    await writeAtomically(dir("configmap"), files);
+    await writeAtomically(dir("configmap"), files, setPerms);
     return dir("configmap");
   }
   if (volume.secret) {
@@ -74,13 +82,14 @@ async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLoo
       defaultMode,
       optional,
     );
-    await writeAtomically(dir("secret"), files);
+    await writeAtomically(dir("secret"), files, setPerms);
     return dir("secret");
   }
   if (volume.downwardAPI) {
     await writeAtomically(
       dir("downward-api"),
       downwardFiles(ctx, volume.downwardAPI.items, volume.downwardAPI.defaultMode),
+      setPerms,
     );
     return dir("downward-api");
   }
@@ -122,23 +131,23 @@ async function prepareVolume(ctx: PodContext, podDir: string, objects: ObjectLoo
           audience,
           expirationSeconds,
         );
-        files.push({ path, data: token, mode: mode ?? DEFAULT_MODE });
+        // As the kubelet: with an fsGroup or one user for the pod, 0600 (0640 once the group is set).
+        const fsUser = fsUserOf(ctx.pod.spec);
+        const owned = fsUser !== undefined || fsGroup !== undefined;
+        files.push({ path, data: token, mode: owned ? 0o600 : mode ?? DEFAULT_MODE, uid: fsUser });
       }
     }
-    await writeAtomically(dir("projected"), files);
+    await writeAtomically(dir("projected"), files, setPerms);
     return dir("projected");
   }
   // emptyDir, and any volume kind not supported here, is an empty folder.
   const path = dir("empty-dir");
-  await Deno.mkdir(path, { recursive: true, mode: 0o777 });
-  if (volume.emptyDir?.medium === "Memory") {
-    try {
-      await mountMemoryVolume(path, volume.emptyDir.sizeLimit);
-    } catch (err) {
-      throw new VolumeError(`Cannot mount emptyDir ${volume.name} in memory: ${(err as Error).message}`);
-    }
+  try {
+    await setUpEmptyDir(podDir, path, volume, fsGroup);
+  } catch (err) {
+    const medium = volume.emptyDir?.medium === "Memory" ? " in memory" : "";
+    throw new VolumeError(`Cannot mount emptyDir ${volume.name}${medium}: ${(err as Error).message}`);
   }
-  await Deno.chmod(path, 0o777);
   return path;
 }
 

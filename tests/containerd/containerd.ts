@@ -26,6 +26,8 @@ export interface TestContainerd {
 
 export interface ContainerdOptions {
   readonly registryHost: string;
+  /** More loopback registries (plain HTTP) the containerd pulls from, such as one that wants a login. */
+  readonly moreRegistryHosts?: readonly string[];
   readonly sandboxImage: string;
   readonly snapshotter?: "overlayfs" | "native";
 }
@@ -98,9 +100,11 @@ disabled_plugins = ${JSON.stringify(DISABLED)}
   [${cri}.cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${cniDir}"
-  [${cri}.registry.mirrors."${options.registryHost}"]
-    endpoint = ["http://${options.registryHost}"]
-`,
+${
+      [options.registryHost, ...(options.moreRegistryHosts ?? [])].map((host) =>
+        `  [${cri}.registry.mirrors."${host}"]\n    endpoint = ["http://${host}"]\n`
+      ).join("")
+    }`,
   );
   const endpoint = `unix://${socket}`;
   let proc: Spawned = await launch(run, config, endpoint);
