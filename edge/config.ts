@@ -77,6 +77,17 @@ export const EdgeCoreConfigSchema = v.strictObject({
       imageGCLowThreshold: v.optional(intIn(0, 100, "an integer percentage from 0 to 100"), 40),
       /** Exited instances kept per pod and container name (the newest gives lastState). */
       maximumDeadContainersPerPod: positiveInt(1, 100),
+      /** Unsafe sysctls pods may set besides the safe ones (the kubelet's name; "net.core.*" patterns). */
+      allowedUnsafeSysctls: v.optional(
+        v.array(
+          v.pipe(
+            v.string(),
+            v.maxLength(253),
+            v.regex(/^[a-z0-9_\-]+([./][a-z0-9_\-]+)*([./]\*)?$/, "a sysctl name or a prefix ending in .*"),
+          ),
+        ),
+        [],
+      ),
     }),
     edgeHub: section({
       /** Seconds between pings to cloudcore. */

@@ -124,3 +124,14 @@ Deno.test("the node name is hostnameOverride, else the hostname lowercased", () 
   assert.equal(isValidNodeName("edge-7"), true);
   assert.equal(isValidNodeName("edge_7"), false);
 });
+
+Deno.test("allowedUnsafeSysctls takes sysctl names and prefixes, nothing else", () => {
+  const ok = parseEdgeCoreConfig(`modules: {edged: {allowedUnsafeSysctls: ["kernel.msgmax", "net.core.*"]}}`);
+  assert.deepEqual(ok.modules.edged.allowedUnsafeSysctls, ["kernel.msgmax", "net.core.*"]);
+  assert.deepEqual(defaultEdgeCoreConfig().modules.edged.allowedUnsafeSysctls, []);
+  const problems = problemsOf(`modules: {edged: {allowedUnsafeSysctls: ["kernel.msgmax", "Bad Name", "*"]}}`);
+  assert.deepEqual(problems.map((p) => p.split(":")[0]), [
+    "modules.edged.allowedUnsafeSysctls[1]",
+    "modules.edged.allowedUnsafeSysctls[2]",
+  ]);
+});

@@ -115,6 +115,7 @@ export async function startEdgeCore(
       allocatable: readNodeFacts(nodeName, "").capacity,
       objects,
       events,
+      allowedUnsafeSysctls: edged.allowedUnsafeSysctls,
       log: log.child({ module: "pods" }),
       gc: {
         imageHighPercent: edged.imageGCHighThreshold,

@@ -4,6 +4,7 @@
  * of being tried and failing in the runtime.
  */
 import type { Pod } from "./pod_schema.ts";
+import { forbiddenSysctl } from "./sysctl_admission.ts";
 
 /** What the kubelet's rejectPod writes: the reason and the message it prefixes with "Pod was rejected: ". */
 export interface Rejection {
@@ -14,8 +15,15 @@ export interface Rejection {
 /** The OS label the scheduler and the kubelet both read. */
 const OS_LABEL = "kubernetes.io/os";
 
-/** Why `pod` cannot be admitted to a node running `nodeOs` (Deno's `Deno.build.os`), or undefined. */
-export function admissionRejection(pod: Pod, nodeOs: string = Deno.build.os): Rejection | undefined {
+/**
+ * Why `pod` cannot be admitted to a node running `nodeOs` (Deno's `Deno.build.os`) that allows the unsafe
+ * sysctls `allowedUnsafeSysctls`, or undefined.
+ */
+export function admissionRejection(
+  pod: Pod,
+  nodeOs: string = Deno.build.os,
+  allowedUnsafeSysctls: readonly string[] = [],
+): Rejection | undefined {
   const selected = pod.metadata.labels?.[OS_LABEL];
   if (selected !== undefined && selected !== nodeOs) {
     return {
@@ -29,5 +37,7 @@ export function admissionRejection(pod: Pod, nodeOs: string = Deno.build.os): Re
       message: "Failed to admit pod as the OS field doesn't match node OS",
     };
   }
+  const sysctl = forbiddenSysctl(pod.spec, allowedUnsafeSysctls);
+  if (sysctl) return { reason: "SysctlForbidden", message: sysctl };
   return undefined;
 }

@@ -27,3 +27,36 @@ Deno.test("a pod labelled for another OS is refused as PodOSSelectorNodeLabelDoe
 Deno.test("a pod that names no OS is admitted", () => {
   assert.equal(admissionRejection(pod({}), "linux"), undefined);
 });
+
+const withSysctls = (names: string[], hostNetwork = false) =>
+  parsePod({
+    metadata: { name: "p" },
+    spec: {
+      hostNetwork,
+      containers: [{ name: "c", image: "busybox" }],
+      securityContext: { sysctls: names.map((name) => ({ name, value: "1" })) },
+    },
+  });
+
+Deno.test("safe sysctls are admitted; unsafe ones unless the node allows them, as SysctlForbidden", () => {
+  assert.equal(
+    admissionRejection(withSysctls(["kernel.shm_rmid_forced", "net.ipv4.tcp_syncookies"])),
+    undefined,
+  );
+  assert.deepEqual(admissionRejection(withSysctls(["kernel.shm_rmid_forced", "kernel.msgmax"]), "linux"), {
+    reason: "SysctlForbidden",
+    message: 'forbidden sysctl: "kernel.msgmax" not allowlisted',
+  });
+  assert.equal(admissionRejection(withSysctls(["kernel.msgmax"]), "linux", ["kernel.msg*"]), undefined);
+  assert.equal(
+    admissionRejection(withSysctls(["net/ipv4/ip_forward"]), "linux", ["net.ipv4.ip_forward"]),
+    undefined,
+  );
+});
+
+Deno.test("a net sysctl is refused with hostNetwork: it would set the node's own", () => {
+  assert.equal(
+    admissionRejection(withSysctls(["net.ipv4.ip_local_port_range"], true))?.message,
+    'forbidden sysctl: "net.ipv4.ip_local_port_range" not allowed with host net enabled',
+  );
+});

@@ -55,6 +55,8 @@ export interface PodManagerOptions {
   readonly imagePullBackoff?: { initialMs: number; maxMs: number };
   readonly gcPeriodMs?: number;
   readonly gc?: Partial<GcOptions>;
+  /** Unsafe sysctls pods may set (admission.ts). */
+  readonly allowedUnsafeSysctls?: readonly string[];
 }
 
 export interface PodManager {
@@ -150,7 +152,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
       return {};
     }
     // The kubelet's admission, for a pod nothing of which runs yet: refused, it is Failed and never started.
-    const rejection = admissionRejection(work.pod);
+    const rejection = admissionRejection(work.pod, Deno.build.os, options.allowedUnsafeSysctls);
     if (rejection && !(await runtime.list(uid)).get(uid)) {
       if (statuses.get(uid)?.reason !== rejection.reason) {
         podEvents(options.events, eventPodOf(ctx))("Warning", rejection.reason, rejection.message);
