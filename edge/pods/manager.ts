@@ -9,6 +9,7 @@ import type { CriClient } from "../cri/mod.ts";
 import { sleep } from "../../lib/backoff.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { Backoff } from "./backoff.ts";
+import { DEADLINE_MESSAGE, DEADLINE_REASON, deadlineExceeded, msToDeadline } from "./active_deadline.ts";
 import { admissionRejection } from "./admission.ts";
 import { eventPodOf, type EventRecorder, podEvents } from "./events.ts";
 import type { PodContext } from "./field_ref.ts";
@@ -180,6 +181,26 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         now: new Date(),
       });
     }
+    const untilDeadline = msToDeadline(work.pod.spec.activeDeadlineSeconds, previous);
+    if (untilDeadline !== undefined && untilDeadline <= 0) {
+      const event = podEvents(options.events, eventPodOf(ctx));
+      if (previous.reason !== DEADLINE_REASON) event("Normal", DEADLINE_REASON, DEADLINE_MESSAGE);
+      probes.removePod(uid);
+      const current = (await runtime.list(uid)).get(uid);
+      if (current) await killPod({ cri, log, event }, current, gracePeriodOf(ctx), hostOf(ctx));
+      const status = computePodStatus({
+        ctx,
+        runtime: (await runtime.list(uid)).get(uid),
+        waiting: new Map(),
+        ready: () => false,
+        started: () => false,
+        previous,
+        recorded: recordedStatus(work.pod.status),
+        now: new Date(),
+      });
+      statuses.set(refOf(uid, work.pod), deadlineExceeded(status));
+      return {};
+    }
     const policy = work.pod.spec.restartPolicy ?? "Always";
     const terminal = policy !== "Always" && (previous.phase === "Succeeded" || previous.phase === "Failed");
     const result = await syncPod(deps, ctx, terminal);
@@ -195,7 +216,13 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     });
     statuses.set(refOf(uid, work.pod), status);
     const nowTerminal = policy !== "Always" && (status.phase === "Succeeded" || status.phase === "Failed");
-    return { requeueMs: nowTerminal && !terminal ? 0 : result.requeueMs };
+    // The pod is synced again when its deadline comes, not at the next resync.
+    const requeueMs = nowTerminal && !terminal ? 0 : result.requeueMs;
+    return {
+      requeueMs: untilDeadline === undefined
+        ? requeueMs
+        : Math.min(requeueMs ?? Infinity, untilDeadline + 10),
+    };
   };
   const workers: PodWorkers = new PodWorkers(runWork, log, options.resyncPeriodMs ?? 10_000);
 
