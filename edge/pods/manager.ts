@@ -124,16 +124,11 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     const ctx = contextOf(uid, work.pod);
     if (work.kind === "kill") {
       const current = (await runtime.list(uid)).get(uid);
-      const preStops = new Map(
-        [...(work.pod.spec.initContainers ?? []), ...work.pod.spec.containers].map((
-          c,
-        ) => [c.name, c.lifecycle?.preStop]),
-      );
       probes.removePod(uid);
       // An orphan (in no source) is no pod the cloud knows: no events about it.
       const event = pods.has(uid) ? podEvents(options.events, eventPodOf(ctx)) : undefined;
       if (current) {
-        await killPod({ cri, log, event }, current, work.gracePeriodSeconds, hostOf(ctx), preStops);
+        await killPod({ cri, log, event }, current, work.gracePeriodSeconds, hostOf(ctx), work.pod.spec);
       }
       if (work.remove) {
         if (current) await removePod(cri, current);

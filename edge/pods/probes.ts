@@ -9,6 +9,7 @@ import { grpcProbe } from "./grpc_probe.ts";
 import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { PodEvents } from "./events.ts";
+import type { ContainerType } from "./labels.ts";
 import type { ContainerSpec, ProbeSpec } from "./pod_schema.ts";
 
 export type ProbeKind = "liveness" | "readiness" | "startup";
@@ -17,6 +18,8 @@ export interface ProbeTarget {
   readonly uid: string;
   readonly containerId: string;
   readonly spec: ContainerSpec;
+  /** A regular container, or a sidecar (an init container). */
+  readonly type: ContainerType;
   /** Where httpGet and tcpSocket connect when the probe names no host. */
   readonly host: string;
   readonly event?: PodEvents;
@@ -126,7 +129,7 @@ export class ProbeManager {
       const kind = `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)}`;
       w.target.event?.("Warning", "Unhealthy", `${kind} probe failed: ${failure}`, {
         name: w.target.spec.name,
-        type: "regular",
+        type: w.target.type,
       });
     }
     if (ok) {
