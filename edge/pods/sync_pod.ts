@@ -1,9 +1,9 @@
 /**
  * One sync of one pod, as the kubelet's SyncPod/computePodActions: make CRI match the spec. A sandbox that
  * is missing or not ready is replaced (its containers killed); init containers run in order (init_plan.ts),
- * sidecars among them kept running beside the regular containers and stopped after them once those exited for
- * good; each container is started, kept, or restarted by its restart policy with crash-loop backoff, and restarted
- * when its spec hash changed or its liveness/startup probe failed. Containers whose hash matches are
+ * sidecars among them kept running beside the regular containers and stopped after them once those exited
+ * for good; each container is started, kept, or restarted by its restart policy with crash-loop backoff, and
+ * restarted when its spec hash changed or its liveness/startup probe failed. Containers whose hash matches are
  * adopted as they are, so a restarted manager recreates nothing. What happens is recorded as the kubelet's
  * events (Created, Started, Killing, BackOff, FailedCreatePodSandBox, FailedMount, ...).
  */
