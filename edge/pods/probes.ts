@@ -1,11 +1,13 @@
 /**
- * Liveness, readiness and startup probes (exec, httpGet, tcpSocket, grpc), one timer loop per (container, probe),
- * with initialDelaySeconds, periodSeconds, timeoutSeconds and success/failure thresholds. Liveness and
+ * Liveness, readiness and startup probes (exec, httpGet, tcpSocket, grpc), one timer loop per (container,
+ * probe), with initialDelaySeconds, periodSeconds, timeoutSeconds and success/failure thresholds. Liveness and
  * readiness wait for a startup probe to succeed. A result change calls `onChange(uid)` so the pod's worker
  * syncs: it restarts a container whose liveness or startup probe failed, and recomputes Ready. Each failed
- * probe is an "Unhealthy" event, as the kubelet's prober records it.
+ * probe is an "Unhealthy" event, as the kubelet's prober records it; an httpGet probe that ends on a redirect
+ * to another host passes with a "ProbeWarning" event (http_probe.ts).
  */
 import { grpcProbe } from "./grpc_probe.ts";
+import { httpProbe } from "./http_probe.ts";
 import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { PodEvents } from "./events.ts";
@@ -126,8 +128,7 @@ export class ProbeManager {
     if (w.stopped) return;
     const ok = failure === undefined;
     if (!ok) {
-      const kind = `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)}`;
-      w.target.event?.("Warning", "Unhealthy", `${kind} probe failed: ${failure}`, {
+      w.target.event?.("Warning", "Unhealthy", `${capitalized(w.kind)} probe failed: ${failure}`, {
         name: w.target.spec.name,
         type: w.target.type,
       });
@@ -174,15 +175,15 @@ export class ProbeManager {
         host.includes(":") ? `[${host}]` : host
       }:${port}${g.path ?? "/"}`;
       const headers = Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value]));
-      const res = await fetch(url, {
-        headers,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutS * 1000),
-      });
-      await res.body?.cancel();
-      return res.status >= 200 && res.status < 400
-        ? undefined
-        : `HTTP probe failed with statuscode: ${res.status}`;
+      const { result, output } = await httpProbe(url, headers, timeoutS * 1000);
+      if (result === "warning") {
+        // A redirect to another host passes, and says so (the kubelet's ProbeWarning event).
+        target.event?.("Warning", "ProbeWarning", `${capitalized(w.kind)} probe warning: ${output}`, {
+          name: target.spec.name,
+          type: target.type,
+        });
+      }
+      return result === "failure" ? output : undefined;
     }
     if (probe.grpc) {
       return await grpcProbe(target.host, probe.grpc.port, probe.grpc.service ?? "", timeoutS * 1000);
@@ -199,6 +200,8 @@ export class ProbeManager {
     return undefined;
   }
 }
+
+const capitalized = (kind: ProbeKind) => `${kind[0]!.toUpperCase()}${kind.slice(1)}`;
 
 function resolvePort(spec: ContainerSpec, port: number | string): number {
   if (typeof port === "number") return port;
