@@ -3,7 +3,7 @@
 // the next one starts once it started (its startupProbe passed), not when it exits; it runs beside the main
 // container and is restarted when it exits while the pod stays Running; under restartPolicy Never the main
 // container's exit ends the pod (Succeeded) and the sidecar is stopped; a deleted pod stops its main
-// container before its sidecar.
+// container before its sidecar, and turns unready while they stop.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createCriClient } from "../edge/cri/mod.ts";
@@ -77,9 +77,11 @@ spec:
   - name: logger
     image: ${busybox}
     restartPolicy: Always
-    # Up only after 3 s, which its startup probe waits for; exits 1 when /shared/crash appears.
-    command: [sh, -c, "trap 'echo sidecar >> /host/order; exit 0' TERM; sleep 3; touch /shared/up; while true; do if [ -f /shared/crash ]; then rm /shared/crash; exit 1; fi; sleep 1; done"]
+    # Up only after 3 s, which its startup probe waits for; exits 1 when /shared/crash appears. On SIGTERM it
+    # turns unready at once and takes 5 s to stop.
+    command: [sh, -c, "trap 'rm -f /shared/ready; echo sidecar >> /host/order; sleep 5; exit 0' TERM; sleep 3; touch /shared/up /shared/ready; while true; do if [ -f /shared/crash ]; then rm /shared/crash; exit 1; fi; sleep 1; done"]
     startupProbe: {exec: {command: [cat, /shared/up]}, periodSeconds: 1, failureThreshold: 30}
+    readinessProbe: {exec: {command: [cat, /shared/ready]}, periodSeconds: 1, failureThreshold: 1}
     volumeMounts: [{name: shared, mountPath: /shared}, {name: host, mountPath: /host}]
   - name: setup
     image: ${busybox}
@@ -199,22 +201,55 @@ spec:
       },
     );
 
-    await t.step("a deleted pod stops its main container first, then its sidecar", async () => {
-      const started = Date.now();
-      await kubectl(["delete", "pod", "with-sidecar", "--wait=false"]);
-      const order = await waitFor(
-        "both containers stopped",
-        async () => {
-          const text = await Deno.readTextFile(join(hostDir, "order")).catch(() => "");
-          return text.split("\n").filter(Boolean).length >= 2 && text;
-        },
-        30_000,
-        200,
-      );
-      assert.equal(order, "main\nsidecar\n");
-      // The main container took 2 s to stop; the sidecar was not killed at the end of the grace period.
-      assert.ok(Date.now() - started < 12_000, `stopped in ${Date.now() - started} ms`);
-    });
+    await t.step(
+      "a deleted pod stops its main container first, then its sidecar, and is not Ready while they stop",
+      async () => {
+        // Ready again since the sidecar's restart, so that what follows is the termination's doing.
+        await waitFor(
+          "with-sidecar Ready again",
+          async () => {
+            const p = await get("with-sidecar");
+            return condition(p, "Ready") === "True" && statusOf(p, "logger")?.ready;
+          },
+          30_000,
+          300,
+        );
+        const started = Date.now();
+        await kubectl(["delete", "pod", "with-sidecar", "--wait=false"]);
+        // The sidecar turns unready on its SIGTERM, after the main container stopped, and takes 5 s more.
+        const unready = await waitFor(
+          "the terminating pod not Ready",
+          async () => {
+            const p = await get("with-sidecar");
+            return condition(p, "Ready") === "False" && p;
+          },
+          20_000,
+          200,
+        );
+        assert.equal(statusOf(unready, "logger")?.ready, false);
+        const order = await waitFor(
+          "both containers stopped",
+          async () => {
+            const text = await Deno.readTextFile(join(hostDir, "order")).catch(() => "");
+            return text.split("\n").filter(Boolean).length >= 2 && text;
+          },
+          30_000,
+          200,
+        );
+        assert.equal(order, "main\nsidecar\n");
+        await waitFor(
+          "the pod gone",
+          async () => {
+            const names = await kubectl(["get", "pods", "-o", "name"]);
+            return !names.includes("pod/with-sidecar\n") && true;
+          },
+          30_000,
+          300,
+        );
+        // 2 s for the main container, 5 s for the sidecar: neither was killed at the end of the grace period.
+        assert.ok(Date.now() - started < 14_000, `gone after ${Date.now() - started} ms`);
+      },
+    );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rt.stop();

@@ -95,6 +95,19 @@ export class ProbeManager {
     return undefined;
   }
 
+  /**
+   * A terminating pod: its liveness and startup probes stop (their last results stay), readiness goes on until
+   * removePod, as the kubelet's StopLivenessAndStartup.
+   */
+  stopLivenessAndStartup(uid: string): void {
+    for (const w of this.#workers.values()) {
+      if (w.target.uid === uid && w.kind !== "readiness") {
+        w.stopped = true;
+        clearTimeout(w.timer);
+      }
+    }
+  }
+
   removePod(uid: string): void {
     for (const [key, w] of this.#workers) if (w.target.uid === uid) this.#stop(key, w);
   }
