@@ -85,7 +85,13 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
   const images = new ImagePuller(cri, new Backoff(options.imagePullBackoff ?? crash), log);
   const podsDir = join(options.rootDirectory, "pods");
   const abort = new AbortController();
-  const probes = new ProbeManager(cri, log, (uid) => workers.poke(uid));
+  // A pod being killed is not synced: a readiness change only rewrites its status (terminatingStatus).
+  const probes = new ProbeManager(
+    cri,
+    log,
+    (uid) => terminating.has(uid) ? terminatingStatus(uid) : workers.poke(uid),
+  );
+  const terminating = new Map<string, Promise<void>>();
   const gc = new GarbageCollector(cri, log, {
     maxDeadPerContainer: options.gc?.maxDeadPerContainer ?? 1,
     imageHighPercent: options.gc?.imageHighPercent ?? 80,
@@ -123,21 +129,53 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     namespace: pod.metadata.namespace ?? "default",
   });
 
+  /**
+   * As the kubelet while a pod terminates: its readiness probes go on and each change is written at once, so a
+   * pod whose containers stop (or turn unready on SIGTERM) is no longer Ready before it is gone.
+   */
+  const terminatingStatus = (uid: string) => {
+    const before = terminating.get(uid);
+    if (!before) return;
+    terminating.set(
+      uid,
+      before.then(async () => {
+        const pod = pods.get(uid);
+        if (!pod || !statuses.get(uid)) return;
+        statuses.set(
+          refOf(uid, pod),
+          computePodStatus({
+            ctx: contextOf(uid, pod),
+            runtime: (await runtime.list(uid)).get(uid),
+            waiting: new Map(),
+            ready: (id, spec) => probes.ready(uid, id, spec),
+            started: (id, spec) => probes.started(uid, id, spec),
+            previous: statuses.get(uid),
+            recorded: recordedStatus(pod.status),
+            now: new Date(),
+          }),
+        );
+      }).catch((error) => log.warn("terminating pod status failed", { uid, error })),
+    );
+  };
+
   const runWork = async (uid: string, work: PodWork): Promise<{ requeueMs?: number }> => {
     const ctx = contextOf(uid, work.pod);
     if (work.kind === "kill") {
       const current = (await runtime.list(uid)).get(uid);
-      const preStops = new Map(
-        [...(work.pod.spec.initContainers ?? []), ...work.pod.spec.containers].map((
-          c,
-        ) => [c.name, c.lifecycle?.preStop]),
-      );
-      probes.removePod(uid);
+      probes.stopLivenessAndStartup(uid);
       // An orphan (in no source) is no pod the cloud knows: no events about it.
       const event = pods.has(uid) ? podEvents(options.events, eventPodOf(ctx)) : undefined;
       if (current) {
-        await killPod({ cri, log, event }, current, work.gracePeriodSeconds, hostOf(ctx), preStops);
+        terminating.set(uid, Promise.resolve());
+        try {
+          await killPod({ cri, log, event }, current, work.gracePeriodSeconds, hostOf(ctx), work.pod.spec);
+        } finally {
+          const last = terminating.get(uid);
+          terminating.delete(uid);
+          await last;
+        }
       }
+      probes.removePod(uid);
       if (work.remove) {
         if (current) await removePod(cri, current);
         await unmountUnder(join(podsDir, uid)).catch((error) =>

@@ -111,6 +111,8 @@ const Container = v.object({
   terminationMessagePolicy: v.optional(v.picklist(["File", "FallbackToLogsOnError"])),
   stdin: optBool,
   tty: optBool,
+  /** On an init container, "Always" makes it a sidecar (init_plan.ts). */
+  restartPolicy: v.optional(v.picklist(["Always", "OnFailure", "Never"])),
 });
 
 const KeyToPath = v.array(v.object({ key: str, path: str, mode: optInt }));

@@ -1,9 +1,12 @@
 /**
  * A pod's v1 status from CRI state, as the kubelet's generateAPIPodStatus: container states (waiting with
  * the worker's reason, running, terminated), lastState from the previous instance, restartCount from the
- * container's annotation, readiness from probes, the phase, and the four conditions.
+ * container's annotation, readiness from probes, the phase, and the four conditions. Sidecars (init
+ * containers with restartPolicy Always) report started and ready from their probes, count towards Ready, and
+ * not towards a finished pod's phase (getPhase in pkg/kubelet/kubelet_pods.go).
  */
 import type { PodContext } from "./field_ref.ts";
+import { hasRegularContainer, isSidecar } from "./init_plan.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
 import { latestContainer, type RuntimeContainer, type RuntimePod } from "./runtime_state.ts";
 import type { ContainerState, ContainerStatus, PodCondition, PodPhase, PodStatus } from "./status_types.ts";
@@ -65,8 +68,9 @@ function containerStatus(input: StatusInput, spec: ContainerSpec, type: "init" |
     state = { waiting: { reason: withInit ? "PodInitializing" : "ContainerCreating" } };
   }
   const running = latest?.state === "CONTAINER_RUNNING";
-  // An init container that completed is ready, as the kubelet's prober manager marks it.
-  const completed = type === "init" && state.terminated?.exitCode === 0;
+  // An init container that completed is ready, as the kubelet's prober manager marks it; a sidecar never
+  // completes: it is ready while it runs and its readiness probe (if any) passes.
+  const completed = type === "init" && !isSidecar(spec) && state.terminated?.exitCode === 0;
   return {
     name: spec.name,
     state,
@@ -80,26 +84,49 @@ function containerStatus(input: StatusInput, spec: ContainerSpec, type: "init" |
   };
 }
 
-/** Init containers all exited 0 in the current sandbox, or a regular container was started there. */
-export function initialized(input: { ctx: PodContext; runtime: RuntimePod | undefined }): boolean {
+/**
+ * A regular container was started in the current sandbox, or every init container is done there: a regular
+ * one exited 0, a sidecar runs and passed its startup probe.
+ */
+export function initialized(input: Pick<StatusInput, "ctx" | "runtime" | "started">): boolean {
   const inits = input.ctx.pod.spec.initContainers ?? [];
   if (inits.length === 0) return true;
   const sandbox = input.runtime?.sandboxes[0];
   if (!sandbox) return false;
-  if (input.runtime?.containers.some((c) => c.type === "regular" && c.sandboxId === sandbox.id)) return true;
+  if (hasRegularContainer(input.runtime, sandbox.id)) return true;
   return inits.every((s) => {
     const c = latestContainer(input.runtime, s.name, "init", sandbox.id);
+    if (isSidecar(s)) return c?.state === "CONTAINER_RUNNING" && input.started(c.id, s);
     return c?.state === "CONTAINER_EXITED" && c.exitCode === 0;
   });
 }
 
+/** The kubelet's getPhase (without the alpha per-container restart rules). */
 function phaseOf(input: StatusInput, inits: ContainerStatus[], containers: ContainerStatus[]): PodPhase {
-  const policy = input.ctx.pod.spec.restartPolicy ?? "Always";
-  if (!initialized(input)) {
-    const failedInit = inits.some((s) => (s.state.terminated?.exitCode ?? 0) !== 0);
-    return failedInit && policy === "Never" ? "Failed" : "Pending";
-  }
+  const spec = input.ctx.pod.spec;
+  const policy = spec.restartPolicy ?? "Always";
+  const sandbox = input.runtime?.sandboxes[0];
+  const podHasInitialized = sandbox !== undefined && hasRegularContainer(input.runtime, sandbox.id);
+  let pendingInits = 0, pendingSidecars = 0, failedInit = 0;
   let running = 0, waiting = 0, stopped = 0, succeeded = 0;
+  (spec.initContainers ?? []).forEach((c, i) => {
+    const s = inits[i];
+    if (!s) return;
+    if (!isSidecar(c)) {
+      const exitCode = (s.state.terminated ?? (s.state.waiting ? s.lastState.terminated : undefined))
+        ?.exitCode;
+      if (exitCode === undefined) pendingInits++;
+      else if (exitCode !== 0) failedInit++;
+    } else if (s.state.running) {
+      // A sidecar counts as a running container; until it started the pod is not initialized.
+      if (!s.started) pendingSidecars++;
+      running++;
+    } else if (s.state.waiting && !s.lastState.terminated) {
+      pendingSidecars++;
+      waiting++;
+    }
+    // A sidecar that exited (or waits to restart after exiting) does not count.
+  });
   for (const s of containers) {
     if (s.state.running) running++;
     else if (s.state.terminated) {
@@ -108,7 +135,8 @@ function phaseOf(input: StatusInput, inits: ContainerStatus[], containers: Conta
     } else if (s.lastState.terminated) stopped++;
     else waiting++;
   }
-  if (waiting > 0) return "Pending";
+  if (failedInit > 0 && policy === "Never") return "Failed";
+  if (pendingInits > 0 || (pendingSidecars > 0 && !podHasInitialized) || waiting > 0) return "Pending";
   if (running > 0) return "Running";
   if (stopped > 0) {
     if (policy === "Always") return "Running";
@@ -124,7 +152,8 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const containers = spec.containers.map((c) => containerStatus(input, c, "regular"));
   const phase = phaseOf(input, inits, containers);
   const isInitialized = initialized(input);
-  const allReady = containers.every((c) => c.ready);
+  const sidecars = inits.filter((_, i) => isSidecar(spec.initContainers![i]!));
+  const allReady = [...sidecars, ...containers].every((c) => c.ready);
   const completed = phase === "Succeeded" || phase === "Failed";
   const previous = new Map<string, { status: string; lastTransitionTime?: string }>(
     (input.previous?.conditions ?? input.recorded?.conditions ?? []).map((c) => [c.type, c]),
@@ -157,8 +186,11 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const ready = allReady && !completed;
   // Messages as the kubelet's, the names as Go prints a []string.
   const goList = (names: string[]) => `[${names.join(" ")}]`;
-  const incomplete = inits.filter((c) => c.state.terminated?.exitCode !== 0).map((c) => c.name);
-  const unready = containers.filter((c) => !c.ready).map((c) => c.name);
+  // The kubelet's isInitContainerInitialized: a sidecar must have started, a regular init container completed.
+  const incomplete = inits.filter((c, i) =>
+    isSidecar(spec.initContainers![i]!) ? !c.started : c.state.terminated?.exitCode !== 0
+  ).map((c) => c.name);
+  const unready = [...sidecars, ...containers].filter((c) => !c.ready).map((c) => c.name);
   const initMessage = !isInitialized && incomplete.length > 0
     ? `containers with incomplete status: ${goList(incomplete)}`
     : undefined;

@@ -91,3 +91,115 @@ Deno.test("before anything runs, every container of a pod with init containers w
     "containers with unready status: [main]",
   );
 });
+
+function running(name: string, type: "init" | "regular"): RuntimeContainer {
+  return { ...exited(name, type, 0), state: "CONTAINER_RUNNING", finishedAt: 0 };
+}
+
+/** A pod with a sidecar (readiness-probed) and a regular container; `ready`/`started` name who passes. */
+function sidecarStatus(
+  containers: RuntimeContainer[],
+  opts: { policy?: "Always" | "Never"; ready?: string[]; started?: string[]; waiting?: [string, string][] } =
+    {},
+) {
+  const pod = parsePod({
+    metadata: { name: "p", uid: "u" },
+    spec: {
+      restartPolicy: opts.policy ?? "Always",
+      initContainers: [{
+        name: "sidecar",
+        image: "busybox",
+        restartPolicy: "Always",
+        readinessProbe: { exec: { command: ["true"] } },
+      }],
+      containers: [{ name: "main", image: "busybox" }],
+    },
+  });
+  const runtime: RuntimePod = {
+    uid: "u",
+    name: "p",
+    namespace: "default",
+    sandboxes: [{
+      id: "sb",
+      ready: true,
+      attempt: 0,
+      createdAt: NS,
+      ip: "10.0.0.2",
+      labels: {},
+      annotations: {},
+    }],
+    containers,
+  };
+  const names = (list: string[] | undefined) => (_: string, spec: { name: string }) =>
+    (list ?? ["sidecar", "main"]).includes(spec.name);
+  return computePodStatus({
+    ctx: { pod, uid: "u", namespace: "default", nodeName: "n", hostIP: "192.0.2.1", podIP: "" },
+    runtime,
+    waiting: new Map((opts.waiting ?? []).map(([key, reason]) => [key, { reason }])),
+    ready: names(opts.ready),
+    started: names(opts.started),
+    previous: undefined,
+    now: NOW,
+  });
+}
+
+Deno.test("a running sidecar: in initContainerStatuses, running, started and ready; the pod Running and Ready", () => {
+  const s = sidecarStatus([running("main", "regular"), running("sidecar", "init")]);
+  assert.equal(s.phase, "Running");
+  const sidecar = s.initContainerStatuses?.[0];
+  assert.ok(sidecar?.state.running);
+  assert.equal(sidecar?.started, true);
+  assert.equal(sidecar?.ready, true);
+  assert.deepEqual(condition(s, "Initialized"), ["True", undefined]);
+  assert.deepEqual(condition(s, "Ready"), ["True", undefined]);
+});
+
+Deno.test("a sidecar whose readiness probe fails keeps the pod from Ready", () => {
+  const s = sidecarStatus([running("main", "regular"), running("sidecar", "init")], { ready: ["main"] });
+  assert.equal(s.initContainerStatuses?.[0]?.ready, false);
+  assert.deepEqual(condition(s, "Ready"), ["False", "ContainersNotReady"]);
+  assert.equal(
+    s.conditions.find((c) => c.type === "Ready")?.message,
+    "containers with unready status: [sidecar]",
+  );
+});
+
+Deno.test("a sidecar that has not started (startup probe) leaves the pod Pending and not Initialized", () => {
+  const s = sidecarStatus([running("sidecar", "init")], { started: [] });
+  assert.equal(s.phase, "Pending");
+  assert.equal(s.initContainerStatuses?.[0]?.started, false);
+  assert.deepEqual(condition(s, "Initialized"), ["False", "ContainersNotInitialized"]);
+  assert.equal(
+    s.conditions.find((c) => c.type === "Initialized")?.message,
+    "containers with incomplete status: [sidecar]",
+  );
+  const started = sidecarStatus([running("sidecar", "init")]);
+  assert.deepEqual(condition(started, "Initialized"), ["True", undefined]);
+});
+
+Deno.test("a sidecar in crash-loop backoff beside a running container: the pod stays Running and Initialized", () => {
+  const s = sidecarStatus([running("main", "regular"), exited("sidecar", "init", 1)], {
+    waiting: [["init/sidecar", "CrashLoopBackOff"]],
+  });
+  assert.equal(s.phase, "Running");
+  assert.equal(s.initContainerStatuses?.[0]?.state.waiting?.reason, "CrashLoopBackOff");
+  assert.equal(s.initContainerStatuses?.[0]?.lastState.terminated?.exitCode, 1);
+  assert.deepEqual(condition(s, "Initialized"), ["True", undefined]);
+  assert.deepEqual(condition(s, "Ready"), ["False", "ContainersNotReady"]);
+});
+
+Deno.test("restartPolicy Never: the main container's exit decides; the pod is Succeeded once the sidecar stopped", () => {
+  const whileSidecarRuns = sidecarStatus([exited("main", "regular", 0), running("sidecar", "init")], {
+    policy: "Never",
+  });
+  assert.equal(whileSidecarRuns.phase, "Running");
+  // Stopped by the kill (143) or not: a sidecar's exit code does not make the pod fail.
+  const stopped = sidecarStatus([exited("main", "regular", 0), exited("sidecar", "init", 143)], {
+    policy: "Never",
+  });
+  assert.equal(stopped.phase, "Succeeded");
+  const failed = sidecarStatus([exited("main", "regular", 1), exited("sidecar", "init", 0)], {
+    policy: "Never",
+  });
+  assert.equal(failed.phase, "Failed");
+});

@@ -1,15 +1,17 @@
 /**
- * Liveness, readiness and startup probes (exec, httpGet, tcpSocket, grpc), one timer loop per (container, probe),
- * with initialDelaySeconds, periodSeconds, timeoutSeconds and success/failure thresholds. Liveness and
+ * Liveness, readiness and startup probes (exec, httpGet, tcpSocket, grpc), one timer loop per (container,
+ * probe), with initialDelaySeconds, periodSeconds, timeoutSeconds and success/failure thresholds. Liveness and
  * readiness wait for a startup probe to succeed. A result change calls `onChange(uid)` so the pod's worker
  * syncs: it restarts a container whose liveness or startup probe failed, and recomputes Ready. Each failed
- * probe is an "Unhealthy" event, as the kubelet's prober records it.
+ * probe is an "Unhealthy" event, as the kubelet's prober records it; an httpGet probe that ends on a redirect
+ * to another host passes with a "ProbeWarning" event (http_probe.ts).
  */
 import { grpcProbe } from "./grpc_probe.ts";
-import { httpGet } from "./http_get.ts";
+import { httpProbe } from "./http_probe.ts";
 import type { CriClient } from "../cri/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { PodEvents } from "./events.ts";
+import type { ContainerType } from "./labels.ts";
 import type { ContainerSpec, ProbeSpec } from "./pod_schema.ts";
 
 export type ProbeKind = "liveness" | "readiness" | "startup";
@@ -18,6 +20,8 @@ export interface ProbeTarget {
   readonly uid: string;
   readonly containerId: string;
   readonly spec: ContainerSpec;
+  /** A regular container, or a sidecar (an init container). */
+  readonly type: ContainerType;
   /** Where httpGet and tcpSocket connect when the probe names no host. */
   readonly host: string;
   readonly event?: PodEvents;
@@ -91,6 +95,19 @@ export class ProbeManager {
     return undefined;
   }
 
+  /**
+   * A terminating pod: its liveness and startup probes stop (their last results stay), readiness goes on until
+   * removePod, as the kubelet's StopLivenessAndStartup.
+   */
+  stopLivenessAndStartup(uid: string): void {
+    for (const w of this.#workers.values()) {
+      if (w.target.uid === uid && w.kind !== "readiness") {
+        w.stopped = true;
+        clearTimeout(w.timer);
+      }
+    }
+  }
+
   removePod(uid: string): void {
     for (const [key, w] of this.#workers) if (w.target.uid === uid) this.#stop(key, w);
   }
@@ -124,10 +141,9 @@ export class ProbeManager {
     if (w.stopped) return;
     const ok = failure === undefined;
     if (!ok) {
-      const kind = `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)}`;
-      w.target.event?.("Warning", "Unhealthy", `${kind} probe failed: ${failure}`, {
+      w.target.event?.("Warning", "Unhealthy", `${capitalized(w.kind)} probe failed: ${failure}`, {
         name: w.target.spec.name,
-        type: "regular",
+        type: w.target.type,
       });
     }
     if (ok) {
@@ -166,17 +182,21 @@ export class ProbeManager {
     }
     if (probe.httpGet) {
       const g = probe.httpGet;
-      const res = await httpGet({
-        scheme: g.scheme,
-        host: g.host ?? target.host,
-        port: resolvePort(target.spec, g.port),
-        path: g.path,
-        headers: Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value])),
-        timeoutMs: timeoutS * 1000,
-      });
-      return res.status >= 200 && res.status < 400
-        ? undefined
-        : `HTTP probe failed with statuscode: ${res.status}`;
+      const port = resolvePort(target.spec, g.port);
+      const host = g.host ?? target.host;
+      const url = `${(g.scheme ?? "HTTP").toLowerCase()}://${
+        host.includes(":") ? `[${host}]` : host
+      }:${port}${g.path ?? "/"}`;
+      const headers = Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value]));
+      const { result, output } = await httpProbe(url, headers, timeoutS * 1000);
+      if (result === "warning") {
+        // A redirect to another host passes, and says so (the kubelet's ProbeWarning event).
+        target.event?.("Warning", "ProbeWarning", `${capitalized(w.kind)} probe warning: ${output}`, {
+          name: target.spec.name,
+          type: target.type,
+        });
+      }
+      return result === "failure" ? output : undefined;
     }
     if (probe.grpc) {
       return await grpcProbe(target.host, probe.grpc.port, probe.grpc.service ?? "", timeoutS * 1000);
@@ -193,6 +213,8 @@ export class ProbeManager {
     return undefined;
   }
 }
+
+const capitalized = (kind: ProbeKind) => `${kind[0]!.toUpperCase()}${kind.slice(1)}`;
 
 function resolvePort(spec: ContainerSpec, port: number | string): number {
   if (typeof port === "number") return port;

@@ -1,8 +1,9 @@
 /**
  * One sync of one pod, as the kubelet's SyncPod/computePodActions: make CRI match the spec. A sandbox that
- * is missing or not ready is replaced (its containers killed); init containers run one at a time; each
- * container is started, kept, or restarted by its restart policy with crash-loop backoff, and restarted
- * when its spec hash changed or its liveness/startup probe failed. Containers whose hash matches are
+ * is missing or not ready is replaced (its containers killed); init containers run in order (init_plan.ts),
+ * sidecars among them kept running beside the regular containers and stopped after them once those exited
+ * for good; each container is started, kept, or restarted by its restart policy with crash-loop backoff, and
+ * restarted when its spec hash changed or its liveness/startup probe failed. Containers whose hash matches are
  * adopted as they are, so a restarted manager recreates nothing. What happens is recorded as the kubelet's
  * events (Created, Started, Killing, BackOff, FailedCreatePodSandBox, FailedMount, ...).
  */
@@ -16,12 +17,13 @@ import { ConfigError } from "./env.ts";
 import { type ContainerEvents, eventPodOf, type EventRecorder, podEvents } from "./events.ts";
 import type { PodContext } from "./field_ref.ts";
 import type { ImagePuller } from "./images.ts";
-import { killContainer, runHook } from "./kill.ts";
+import { isSidecar, planInitContainers } from "./init_plan.ts";
+import { killContainer, killContainers, runHook } from "./kill.ts";
 import { type ContainerType, hashContainer } from "./labels.ts";
 import type { ObjectLookup } from "./objects.ts";
 import { podPullCredentials } from "./pull_secrets.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
-import { initialized, type Waiting } from "./pod_status.ts";
+import type { Waiting } from "./pod_status.ts";
 import type { ProbeManager, ProbeTarget } from "./probes.ts";
 import {
   latestContainer,
@@ -70,7 +72,9 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   let runtime = (await deps.runtime.list(ctx.uid)).get(ctx.uid);
 
   if (terminal) {
-    // A finished pod keeps its containers for their status, and gives back its sandbox.
+    // A finished pod keeps its containers for their status, and gives back its sandbox. What still runs
+    // (sidecars of a pod whose init failed) stops gracefully first: the sandbox's stop kills at once.
+    await killContainers(kill, runtime?.containers ?? [], grace, host, ctx.pod.spec);
     for (const s of runtime?.sandboxes ?? []) if (s.ready) await deps.cri.stopPodSandbox(s.id);
     deps.probes.removePod(ctx.uid);
     return { waiting, runtime: (await deps.runtime.list(ctx.uid)).get(ctx.uid) };
@@ -93,7 +97,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   let sandboxConfig = buildSandboxConfig(ctx, sandbox?.attempt ?? 0, deps.logsDir, grace);
   if (!sandbox || !sandbox.ready) {
     if (sandbox) event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
-    for (const c of runtime?.containers ?? []) await killContainer(kill, c, grace, host);
+    await killContainers(kill, runtime?.containers ?? [], grace, host, ctx.pod.spec);
     for (const s of runtime?.sandboxes ?? []) if (s.ready) await deps.cri.stopPodSandbox(s.id);
     const attempt = sandbox ? sandbox.attempt + 1 : 0;
     sandboxConfig = buildSandboxConfig(ctx, attempt, deps.logsDir, grace);
@@ -228,9 +232,7 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
     if (current?.state === "CONTAINER_CREATED" || current?.state === "CONTAINER_UNKNOWN") {
       await deps.cri.removeContainer(current.id).catch(() => {});
     } else if (current?.state === "CONTAINER_EXITED") {
-      const restart = policy === "Always" || (policy === "OnFailure" && current.exitCode !== 0) ||
-        current.hash !== hashContainer(spec) && policy !== "Never";
-      if (!restart) return current.exitCode === 0;
+      if (!restarts(current, spec, policy)) return current.exitCode === 0;
       const backoffKey = `${ctx.uid}/${key}`;
       const wait = deps.crashBackoff.remaining(backoffKey, Math.floor(current.finishedAt / 1e6));
       if (wait > 0) {
@@ -256,18 +258,37 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   };
 
   const policy = ctx.pod.spec.restartPolicy ?? "Always";
-  if (!initialized({ ctx, runtime })) {
-    for (const spec of ctx.pod.spec.initContainers ?? []) {
-      const c = latestContainer(runtime, spec.name, "init", sb.id);
-      if (c?.state === "CONTAINER_EXITED" && c.exitCode === 0) continue;
-      if (c?.state === "CONTAINER_RUNNING") break;
-      // A failed init container restarts (OnFailure and Always) or fails the pod (Never).
-      if (c?.state === "CONTAINER_EXITED" && policy === "Never") break;
-      await ensureRunning(spec, "init", policy === "Never" ? "Never" : "OnFailure");
-      break;
-    }
+  const inits = ctx.pod.spec.initContainers ?? [];
+  const plan = planInitContainers(
+    ctx.pod.spec,
+    runtime,
+    sb.id,
+    (c, spec) => deps.probes.started(ctx.uid, c.id, spec),
+  );
+  // As the kubelet's KillPod: a failed init, or regular containers that all exited for good. Sidecars do not
+  // keep such a pod alive: what runs stops (regular containers first, then sidecars in reverse order).
+  const done = plan.initialized && policy !== "Always" && ctx.pod.spec.containers.every((spec) => {
+    const c = latestContainer(runtime, spec.name, "regular", sb.id);
+    return c?.state === "CONTAINER_EXITED" && !restarts(c, spec, policy);
+  });
+  if (plan.failed || done) {
+    const running = (runtime?.containers ?? []).filter((c) => c.sandboxId === sb.id);
+    await killContainers(kill, running, grace, host, ctx.pod.spec);
   } else {
-    for (const spec of ctx.pod.spec.containers) await ensureRunning(spec, "regular", policy);
+    // Sidecars with a container here are kept running (restarted after they exit, a failed probe, a changed
+    // spec), whatever the pod's restartPolicy; the plan adds the next init container to start.
+    const starts = new Set(plan.start);
+    inits.forEach((spec, i) => {
+      if (isSidecar(spec) && latestContainer(runtime, spec.name, "init", sb.id)) starts.add(i);
+    });
+    for (const i of [...starts].sort((a, b) => a - b)) {
+      const spec = inits[i]!;
+      // A failed regular init container restarts (OnFailure and Always); under Never the plan failed the pod.
+      await ensureRunning(spec, "init", isSidecar(spec) ? "Always" : "OnFailure");
+    }
+    if (plan.initialized) {
+      for (const spec of ctx.pod.spec.containers) await ensureRunning(spec, "regular", policy);
+    }
   }
 
   // Running containers the spec no longer has.
@@ -283,8 +304,9 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
   const targets: ProbeTarget[] = [];
   for (const c of runtime?.containers ?? []) {
     const spec = specs.get(`${c.type}/${c.name}`);
-    if (spec && c.state === "CONTAINER_RUNNING" && c.sandboxId === sb.id && c.type === "regular") {
-      targets.push({ uid: ctx.uid, containerId: c.id, spec, host: hostOf(podCtx), event });
+    const probed = c.type === "regular" || (spec !== undefined && isSidecar(spec));
+    if (spec && probed && c.state === "CONTAINER_RUNNING" && c.sandboxId === sb.id) {
+      targets.push({ uid: ctx.uid, containerId: c.id, spec, type: c.type, host: hostOf(podCtx), event });
     }
   }
   deps.probes.sync(ctx.uid, targets);
@@ -299,6 +321,12 @@ async function createTerminationLog(podDir: string, name: string, type: Containe
   await Deno.writeFile(path, new Uint8Array());
   await Deno.chmod(path, 0o666);
   return path;
+}
+
+/** Whether an exited container starts again: by its (sidecar) or the pod's restart policy, or a new spec. */
+function restarts(c: RuntimeContainer, spec: ContainerSpec, policy: "Always" | "OnFailure" | "Never") {
+  return policy === "Always" || (policy === "OnFailure" && c.exitCode !== 0) ||
+    (c.hash !== hashContainer(spec) && policy !== "Never");
 }
 
 function allContainers(ctx: PodContext): { spec: ContainerSpec; type: ContainerType }[] {

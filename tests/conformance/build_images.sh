@@ -4,7 +4,8 @@
 # build.sh made:
 #   agnhost     busybox's files plus what upstream's Dockerfile adds: /agnhost (entrypoint, cmd pause), the
 #               /agnhost-2 link, /uploads, porter's localhost.crt/key, user 1000 and group 50000; and
-#               /bin/curl, a shell script on busybox wget (images/curl), for the suite's curl commands
+#               /bin/curl, a shell script on busybox wget (images/curl), for the suite's curl commands, and
+#               /bin/bash, busybox sh under that name (images/bash), for its `/bin/bash -c` scripts
 #   busybox     tests/containerd's busybox (Debian's busybox-static)
 #   pause       tests/containerd's static pause
 #   nonroot     busybox run as user 1234 (upstream's nonroot image: USER 1234)
@@ -18,7 +19,7 @@ go="$(bash "$here/../cluster/ensure_go.sh")"
 k8s_src="$(GOFLAGS=-mod=mod "$go" mod download -json "k8s.io/kubernetes@${K8S_VERSION:-v1.34.4}" | sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p')"
 images_src="$k8s_src/test/images"
 [ -f "$images_src/nonewprivs/nnp.go" ] || { echo "Cannot build e2e images: no $images_src/nonewprivs/nnp.go" >&2; exit 1; }
-key="$( { sha256sum "$0" "$here/images/curl" "$bins/agnhost" "$base/index.json" "$images_src/nonewprivs/nnp.go" | awk '{print $1}'; } | sha256sum | cut -c1-16)"
+key="$( { sha256sum "$0" "$here/images/curl" "$here/images/bash" "$bins/agnhost" "$base/index.json" "$images_src/nonewprivs/nnp.go" | awk '{print $1}'; } | sha256sum | cut -c1-16)"
 out="$bins/images-$key"
 if [ -f "$out/done" ]; then echo "$out/layout"; exit 0; fi
 
@@ -33,6 +34,7 @@ root="$work/agnhost/rootfs"
 install -m 0755 "$bins/agnhost" "$root/agnhost"
 ln -s agnhost "$root/agnhost-2"
 install -m 0755 "$here/images/curl" "$root/bin/curl"
+install -m 0755 "$here/images/bash" "$root/bin/bash"
 mkdir -p "$root/uploads"
 install -m 0644 "$images_src/agnhost/porter/localhost.crt" "$images_src/agnhost/porter/localhost.key" "$root/"
 printf 'user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\n' >>"$root/etc/passwd"
