@@ -71,6 +71,7 @@ ${more}`;
 
     // All at once: the crash loop's minute runs while the others are checked.
     const neverReady = "    readinessProbe: {exec: {command: [cat, /nonexistent]}, periodSeconds: 2}\n";
+    const readyLater = "    readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1}\n";
     const absentConfig = "    volumeMounts: [{name: config, mountPath: /config}]\n" +
       "  volumes: [{name: config, configMap: {name: absent}}]\n";
     await kubectl(
@@ -80,6 +81,7 @@ ${more}`;
         pod("missing", rt.images.missing, "exec sleep 3600"),
         pod("crash", rt.images.busybox, "exit 1"),
         pod("unmounted", rt.images.busybox, "exec sleep 3600", absentConfig),
+        pod("later", rt.images.busybox, "sleep 4; touch /tmp/ready; exec sleep 3600", readyLater),
       ].join("---\n"),
     );
     const crashCreated = Date.now();
@@ -124,6 +126,37 @@ ${more}`;
       ]);
       assert.ok(list.filter((e) => e.reason === "Unhealthy").every((e) => e.type === "Warning"));
     });
+
+    await t.step(
+      "a pod Ready after a while: its Ready condition keeps no reason or message of before",
+      async () => {
+        type Condition = { type: string; status: string; reason?: string; message?: string };
+        const ready = async () =>
+          (JSON.parse(await kubectl(["get", "pod", "later", "-o", "json"])).status
+            ?.conditions as Condition[] ?? [])
+            .find((c) => c.type === "Ready");
+        const before = await waitFor(
+          "later not Ready yet",
+          async () => {
+            const c = await ready();
+            return c?.status === "False" && !!c.message && c;
+          },
+          30_000,
+          250,
+        );
+        assert.equal(before.message, "containers with unready status: [app]");
+        const after = await waitFor(
+          "later Ready",
+          async () => {
+            const c = await ready();
+            return c?.status === "True" && c;
+          },
+          30_000,
+          250,
+        );
+        assert.deepEqual([after.reason, after.message], [undefined, undefined]);
+      },
+    );
 
     await t.step("a ConfigMap volume whose ConfigMap does not exist: FailedMount", async () => {
       await eventsWith("unmounted", [["FailedMount", 'configmap "absent" not found']]);

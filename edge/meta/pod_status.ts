@@ -12,7 +12,7 @@ export class PodStatusUplink implements PodStatusSink {
   podStatusChanged(pod: PodRef, status: PodStatus): void {
     const resource = buildResource({ namespace: pod.namespace, type: "podpatch", name: pod.name });
     // Strategic-merge patch as a JSON string, as upstream's edged sends it; the uid guards a recreated pod.
-    const patch = JSON.stringify({ metadata: { uid: pod.uid }, status });
+    const patch = JSON.stringify({ metadata: { uid: pod.uid }, status: clearingDropped(status) });
     this.upstream.send(
       resource,
       newMessage({ source: "edged", group: "meta", operation: "patch", resource, content: patch }),
@@ -35,4 +35,20 @@ export class PodStatusUplink implements PodStatusSink {
       newMessage({ source: "edged", group: "meta", operation: "delete", resource: key, content }),
     );
   }
+}
+
+/**
+ * The status with `null` for each condition's reason and message it does not have: conditions merge by type
+ * in a strategic-merge patch, so a field left out keeps the apiserver's old value (Ready True still saying
+ * "containers with unready status"); null removes it, as the kubelet's two-way patch does.
+ */
+export function clearingDropped(status: PodStatus): unknown {
+  return {
+    ...status,
+    conditions: status.conditions.map((c) => ({
+      ...c,
+      reason: c.reason ?? null,
+      message: c.message ?? null,
+    })),
+  };
 }
