@@ -82,6 +82,10 @@ ${more}`;
         pod("crash", rt.images.busybox, "exit 1"),
         pod("unmounted", rt.images.busybox, "exec sleep 3600", absentConfig),
         pod("later", rt.images.busybox, "sleep 4; touch /tmp/ready; exec sleep 3600", readyLater),
+        pod("gated", rt.images.busybox, "exec sleep 3600").replace(
+          "  containers:",
+          "  readinessGates: [{conditionType: example.com/lb}]\n  containers:",
+        ),
       ].join("---\n"),
     );
     const crashCreated = Date.now();
@@ -155,6 +159,45 @@ ${more}`;
           250,
         );
         assert.deepEqual([after.reason, after.message], [undefined, undefined]);
+      },
+    );
+
+    await t.step(
+      "a readiness gate holds Ready back until its condition, set by someone else, is True",
+      async () => {
+        type Condition = { type: string; status: string; reason?: string; message?: string };
+        const ready = async () =>
+          (JSON.parse(await kubectl(["get", "pod", "gated", "-o", "json"])).status
+            ?.conditions as Condition[] ?? [])
+            .find((c) => c.type === "Ready");
+        const held = await waitFor(
+          "gated held back",
+          async () => {
+            const c = await ready();
+            return c?.reason === "ReadinessGatesNotReady" && c;
+          },
+          30_000,
+          250,
+        );
+        assert.equal(held.status, "False");
+        assert.equal(
+          held.message,
+          'corresponding condition of pod readiness gate "example.com/lb" does not exist.',
+        );
+        await kubectl([
+          "patch",
+          "pod",
+          "gated",
+          "--subresource=status",
+          "-p",
+          '{"status":{"conditions":[{"type":"example.com/lb","status":"True"}]}}',
+        ]);
+        await waitFor("gated Ready", async () => (await ready())?.status === "True", 30_000, 250);
+        const conditions = JSON.parse(await kubectl(["get", "pod", "gated", "-o", "json"])).status.conditions;
+        assert.ok(
+          conditions.some((c: Condition) => c.type === "example.com/lb" && c.status === "True"),
+          "kept",
+        );
       },
     );
 

@@ -174,6 +174,7 @@ export const PodSchema = v.object({
     initContainers: v.optional(v.array(Container)),
     volumes: v.optional(v.array(Volume)),
     restartPolicy: v.optional(v.picklist(["Always", "OnFailure", "Never"])),
+    readinessGates: v.optional(v.array(v.object({ conditionType: str }))),
     activeDeadlineSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     terminationGracePeriodSeconds: v.optional(v.nullable(v.number())),
     hostNetwork: optBool,

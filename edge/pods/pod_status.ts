@@ -194,6 +194,9 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const initMessage = !isInitialized && incomplete.length > 0
     ? `containers with incomplete status: ${goList(incomplete)}`
     : undefined;
+  const gateBlocked = ready
+    ? readinessGateBlocked(spec.readinessGates, input.recorded?.conditions)
+    : undefined;
   const readyMessage = !ready && !completed && unready.length > 0
     ? `containers with unready status: ${goList(unready)}`
     : undefined;
@@ -213,7 +216,9 @@ export function computePodStatus(input: StatusInput): PodStatus {
         initMessage,
       ),
       condition("ContainersReady", ready, ready ? undefined : notReady, readyMessage),
-      condition("Ready", ready, ready ? undefined : notReady, readyMessage),
+      gateBlocked
+        ? condition("Ready", false, "ReadinessGatesNotReady", gateBlocked)
+        : condition("Ready", ready, ready ? undefined : notReady, readyMessage),
     ],
     hostIP: input.ctx.hostIP,
     ...(podIP && sandbox ? { podIP, podIPs: [{ ip: podIP }] } : {}),
@@ -241,4 +246,22 @@ export function recordedStatus(status: unknown): RecordedStatus | undefined {
     })
     : undefined;
   return { conditions: read, startTime: text(startTime) };
+}
+
+/**
+ * Why the pod's readiness gates hold Ready back, in the kubelet's words, or undefined: each gate's condition
+ * is set by someone else (a controller, `kubectl patch --subresource=status`) and must be True.
+ */
+export function readinessGateBlocked(
+  gates: ReadonlyArray<{ conditionType: string }> | undefined,
+  conditions: RecordedStatus["conditions"],
+): string | undefined {
+  for (const { conditionType } of gates ?? []) {
+    const c = conditions?.find((c) => c.type === conditionType);
+    if (!c) return `corresponding condition of pod readiness gate "${conditionType}" does not exist.`;
+    if (c.status !== "True") {
+      return `the status of pod readiness gate "${conditionType}" is not "True", but ${c.status}`;
+    }
+  }
+  return undefined;
 }

@@ -203,3 +203,55 @@ Deno.test("restartPolicy Never: the main container's exit decides; the pod is Su
   });
   assert.equal(failed.phase, "Failed");
 });
+
+Deno.test("readiness gates hold Ready back until their conditions are True, in the kubelet's words", () => {
+  const pod = parsePod({
+    metadata: { name: "g", uid: "g" },
+    spec: {
+      readinessGates: [{ conditionType: "example.com/lb" }],
+      containers: [{ name: "main", image: "b" }],
+    },
+  });
+  const running = { ...exited("main", "regular", 0), state: "CONTAINER_RUNNING" as const, finishedAt: 0 };
+  const status = (conditions?: Array<{ type: string; status: string }>) =>
+    computePodStatus({
+      ctx: { pod, uid: "g", namespace: "default", nodeName: "n", hostIP: "192.0.2.1", podIP: "" },
+      runtime: {
+        uid: "g",
+        name: "g",
+        namespace: "default",
+        sandboxes: [{
+          id: "sb",
+          ready: true,
+          attempt: 0,
+          createdAt: NS,
+          ip: "10.0.0.2",
+          labels: {},
+          annotations: {},
+        }],
+        containers: [running],
+      },
+      waiting: new Map(),
+      ready: () => true,
+      started: () => true,
+      previous: undefined,
+      recorded: conditions ? { conditions } : undefined,
+      now: NOW,
+    });
+  const ready = (s: ReturnType<typeof status>) => s.conditions.find((c) => c.type === "Ready");
+  const missing = status();
+  assert.deepEqual(condition(missing, "ContainersReady"), ["True", undefined]);
+  assert.deepEqual([ready(missing)?.status, ready(missing)?.reason, ready(missing)?.message], [
+    "False",
+    "ReadinessGatesNotReady",
+    'corresponding condition of pod readiness gate "example.com/lb" does not exist.',
+  ]);
+  assert.equal(
+    ready(status([{ type: "example.com/lb", status: "False" }]))?.message,
+    'the status of pod readiness gate "example.com/lb" is not "True", but False',
+  );
+  assert.deepEqual(condition(status([{ type: "example.com/lb", status: "True" }]), "Ready"), [
+    "True",
+    undefined,
+  ]);
+});
