@@ -128,16 +128,23 @@ const nodeReady = (s: Stack) =>
 /** CPU over the next `seconds`; memory and heap at its end. */
 async function measure(row: Row, seconds = WINDOW_S): Promise<void> {
   const cpu0 = new Map(stacks.map((s) => [s.label, treeCpuSeconds(s.agentPid())]));
-  await each("heap scrape", async (s) => await s.heap?.());
+  const before = await each("heap scrape", async (s) => await s.heap?.());
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const elapsed = (performance.now() - t0) / 1000;
-  const readings = await each("measure", async (s): Promise<Reading> => ({
-    memory: memory(s.agentPid()),
-    cpuPercent: (treeCpuSeconds(s.agentPid()) - cpu0.get(s.label)!) / elapsed * 100,
-    heap: await s.heap?.(),
-    mappings: residentByMapping(s.agentPid()),
-  }), row);
+  const readings = await each("measure", async (s): Promise<Reading> => {
+    const heap = await s.heap?.();
+    const gc0 = before.get(s.label)?.gcSeconds;
+    return {
+      memory: memory(s.agentPid()),
+      cpuPercent: (treeCpuSeconds(s.agentPid()) - cpu0.get(s.label)!) / elapsed * 100,
+      heap,
+      gcPercent: heap?.gcSeconds !== undefined && gc0 !== undefined
+        ? (heap.gcSeconds - gc0) / elapsed * 100
+        : undefined,
+      mappings: residentByMapping(s.agentPid()),
+    };
+  }, row);
   for (const [label, reading] of readings) row.readings.set(label, reading);
   rows.push(row);
   const summary = [...readings].map(([l, r]) => `${l} ${(r.memory.rss / 1024).toFixed(1)} MiB`).join(", ");

@@ -13,6 +13,8 @@ export interface Reading {
   cpuPercent: number;
   /** kedge: V8 heap in use at the end of the window and its lowest value in the window, bytes. */
   heap?: { used: number; min: number; spaces?: Record<string, number> };
+  /** kedge: its own full GCs (lib/idle_gc.ts) over the window, % of one core (part of cpuPercent). */
+  gcPercent?: number;
   /** The agent process's resident memory by kind of mapping. */
   mappings?: MappingShare[];
 }
@@ -82,6 +84,7 @@ const FIGURES: Array<[string, (r: Reading) => number | undefined, number, boolea
   ["file pages, RssFile (MiB)", (r) => mib(r.memory.file), 1, true],
   ["CPU (% of one core, 60 s)", (r) => r.cpuPercent, 2, true],
   ["JS heap, lowest in window (MiB)", (r) => r.heap && r.heap.min / 1048576, 1, true],
+  ["of the CPU: forced full GCs (% of one core)", (r) => r.gcPercent, 2, true],
   ["processes measured / others running its executable", (r) => r.memory.processes, 0, false],
 ];
 

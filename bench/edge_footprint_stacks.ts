@@ -27,7 +27,9 @@ export interface Stack {
   startAgent(): Promise<number>;
   stopAgent(): Promise<void>;
   /** kedge only: V8 heap in use now and its lowest value since the previous call (its /metrics). */
-  heap?(): Promise<{ used: number; min: number; spaces: Record<string, number> } | undefined>;
+  heap?(): Promise<
+    { used: number; min: number; spaces: Record<string, number>; gcSeconds?: number } | undefined
+  >;
   /** Devices whose reported twin reached the apiserver (KubeEdge v1.23: in their DeviceStatus). */
   reportedDevices(): Promise<number>;
   stop(): Promise<void>;
@@ -159,7 +161,7 @@ export async function startKedgeStack(node: string): Promise<Stack> {
         const min = metrics?.get("kedge_edge_js_heap_used_min_bytes");
         if (used === undefined || min === undefined) return undefined;
         const spaces = metrics ? heapSpaces(metrics) : {};
-        return { used, min, spaces };
+        return { used, min, spaces, gcSeconds: metrics?.get("kedge_edge_forced_gc_seconds") };
       },
       async reportedDevices() {
         const devices = await kube.list("/apis/devices.kubeedge.io/v1beta1/namespaces/default/devices");
