@@ -82,6 +82,45 @@ spec:
       assert.equal(piped.stdout, "SHOUT\n");
     });
 
+    await t.step("kubectl debug adds an ephemeral container: it runs, logs and exec reach it", async () => {
+      const debug = await kubectl([
+        "debug",
+        "talker",
+        `--image=${rt.images.busybox}`,
+        "--image-pull-policy=IfNotPresent",
+        "-c",
+        "debugger",
+        "--",
+        "sh",
+        "-c",
+        "while true; do echo polo; sleep 1; done",
+      ]);
+      assert.equal(debug.code, 0, debug.stderr);
+      await waitFor(
+        "debugger running",
+        async () => {
+          const pod = JSON.parse((await kubectl(["get", "pod", "talker", "-o", "json"])).stdout);
+          const s = pod.status?.ephemeralContainerStatuses?.find((c: { name: string }) =>
+            c.name === "debugger"
+          );
+          return s?.state?.running !== undefined;
+        },
+        60_000,
+        500,
+      );
+      assert.equal(
+        (await kubectl(["exec", "talker", "-c", "debugger", "--", "echo", "marco"])).stdout,
+        "marco\n",
+      );
+      await waitFor(
+        "polo in its log",
+        async () => (await kubectl(["logs", "talker", "-c", "debugger"])).stdout.includes("polo"),
+      );
+      const restarts = JSON.parse((await kubectl(["get", "pod", "talker", "-o", "json"])).stdout).status
+        .containerStatuses[0].restartCount;
+      assert.equal(restarts, 0, "the pod's own container is left alone");
+    });
+
     await t.step("kubectl get --raw .../proxy/stats/summary answers", async () => {
       const out = await kubectl(["get", "--raw", "/api/v1/nodes/edge-s/proxy/stats/summary"]);
       assert.equal(out.code, 0, out.stderr);

@@ -23,7 +23,8 @@ export const TERMINATION_MESSAGE_POLICY = "io.kubernetes.container.terminationMe
 export const MANAGED_BY = "io.kedge.managed-by";
 export const MANAGER = "kedge-edged";
 
-export type ContainerType = "init" | "regular";
+/** Ephemeral containers are the ones `kubectl debug` adds to a running pod: started once, never restarted. */
+export type ContainerType = "init" | "regular" | "ephemeral";
 
 /** A stable hash of a container's spec: a different hash means the running container is out of date. */
 export function hashContainer(spec: ContainerSpec): string {

@@ -172,6 +172,7 @@ export const PodSchema = v.object({
   spec: v.object({
     containers: v.pipe(v.array(Container), v.minLength(1)),
     initContainers: v.optional(v.array(Container)),
+    ephemeralContainers: v.optional(v.array(Container)),
     volumes: v.optional(v.array(Volume)),
     restartPolicy: v.optional(v.picklist(["Always", "OnFailure", "Never"])),
     readinessGates: v.optional(v.array(v.object({ conditionType: str }))),

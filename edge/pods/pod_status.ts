@@ -7,6 +7,7 @@
  */
 import type { PodContext } from "./field_ref.ts";
 import { hasRegularContainer, isSidecar } from "./init_plan.ts";
+import type { ContainerType } from "./labels.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
 import { latestContainer, type RuntimeContainer, type RuntimePod } from "./runtime_state.ts";
 import type { ContainerState, ContainerStatus, PodCondition, PodPhase, PodStatus } from "./status_types.ts";
@@ -47,7 +48,7 @@ function terminated(c: RuntimeContainer): ContainerState {
   };
 }
 
-function containerStatus(input: StatusInput, spec: ContainerSpec, type: "init" | "regular"): ContainerStatus {
+function containerStatus(input: StatusInput, spec: ContainerSpec, type: ContainerType): ContainerStatus {
   const all = (input.runtime?.containers ?? []).filter((c) => c.name === spec.name && c.type === type);
   const latest = all[0];
   const waiting = input.waiting.get(`${type}/${spec.name}`);
@@ -224,6 +225,13 @@ export function computePodStatus(input: StatusInput): PodStatus {
     ...(podIP && sandbox ? { podIP, podIPs: [{ ip: podIP }] } : {}),
     startTime,
     ...(inits.length ? { initContainerStatuses: inits } : {}),
+    ...(spec.ephemeralContainers?.length
+      ? {
+        ephemeralContainerStatuses: spec.ephemeralContainers.map((c) =>
+          containerStatus(input, c, "ephemeral")
+        ),
+      }
+      : {}),
     containerStatuses: containers,
   };
 }

@@ -146,7 +146,7 @@ function toContainer(sandboxId: string, s: CriContainerStatus): RuntimeContainer
     id: s.id,
     sandboxId,
     name: s.labels[CONTAINER_NAME] ?? s.metadata?.name ?? "",
-    type: s.annotations[CONTAINER_TYPE] === "init" ? "init" : "regular",
+    type: typeOf(s.annotations[CONTAINER_TYPE]),
     hash: s.annotations[CONTAINER_HASH] ?? "",
     restartCount: Number(s.annotations[RESTART_COUNT] ?? 0) || 0,
     attempt: s.metadata?.attempt ?? 0,
@@ -173,4 +173,8 @@ export function latestContainer(
   return pod?.containers.find((c) =>
     c.name === name && c.type === type && (sandboxId === undefined || c.sandboxId === sandboxId)
   );
+}
+
+function typeOf(annotation: string | undefined): ContainerType {
+  return annotation === "init" || annotation === "ephemeral" ? annotation : "regular";
 }

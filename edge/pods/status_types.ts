@@ -54,6 +54,7 @@ export interface PodStatus {
   podIPs?: { ip: string }[];
   startTime?: string;
   initContainerStatuses?: ContainerStatus[];
+  ephemeralContainerStatuses?: ContainerStatus[];
   containerStatuses: ContainerStatus[];
 }
 

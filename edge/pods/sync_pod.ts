@@ -288,6 +288,10 @@ export async function syncPod(deps: SyncDeps, ctx: PodContext, terminal: boolean
     }
     if (plan.initialized) {
       for (const spec of ctx.pod.spec.containers) await ensureRunning(spec, "regular", policy);
+      // kubectl debug's containers: started once the pod runs, never restarted (the kubelet's policy).
+      for (const spec of ctx.pod.spec.ephemeralContainers ?? []) {
+        await ensureRunning(spec, "ephemeral", "Never");
+      }
     }
   }
 
@@ -333,6 +337,7 @@ function allContainers(ctx: PodContext): { spec: ContainerSpec; type: ContainerT
   return [
     ...(ctx.pod.spec.initContainers ?? []).map((spec) => ({ spec, type: "init" as const })),
     ...ctx.pod.spec.containers.map((spec) => ({ spec, type: "regular" as const })),
+    ...(ctx.pod.spec.ephemeralContainers ?? []).map((spec) => ({ spec, type: "ephemeral" as const })),
   ];
 }
 

@@ -32,7 +32,12 @@ export function findPod(
 
 /** The container named in the pod's spec (regular or init); HttpError 404 when the spec has none. */
 export function checkContainerName(pod: Pod, container: string): void {
-  const names = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+  const names = [
+    ...(pod.spec.initContainers ?? []),
+    ...pod.spec.containers,
+    ...(pod.spec.ephemeralContainers ?? []),
+  ]
+    .map((c) => c.name);
   if (!names.includes(container)) {
     throw new HttpError(
       404,
