@@ -5,36 +5,16 @@
 // which the same container without fsGroup cannot.
 import assert from "node:assert/strict";
 import { createCriClient } from "../edge/cri/mod.ts";
-import { createRunDir, startControlPlane } from "./cluster/mod.ts";
-import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
-import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
-import { kubectlFor } from "./harness/kubectl.ts";
+import { startPodEdge } from "./harness/pod_edge.ts";
 
 const TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 Deno.test("fsGroup: volumes owned by the group, the group in the processes' groups", async (t) => {
-  await using cp = await startControlPlane({ controllers: true });
-  const kubectl = kubectlFor(cp.kubeconfigPath);
-  const rt = await startTestRuntime("fsgroup");
-  const run = await createRunDir("fsgroup");
+  await using env = await startPodEdge("fsgroup");
+  const { kubectl, rt } = env;
   const cri = createCriClient({ endpoint: rt.containerd.endpoint, timeoutMs: 30_000 });
-  const stops: Array<() => Promise<void>> = [];
   try {
-    const cloud = await startCloud(run, cp);
-    stops.push(() => cloud.stop());
-    const joined = await joinEdge(run, cloud, "edge-1", (config) => {
-      config.modules!.edged!.containerRuntimeEndpoint = rt.containerd.endpoint;
-      config.modules!.edged!.podSandboxImage = rt.images.pause;
-    });
-    const edge = await startEdge(run, joined);
-    stops.push(() => edge.stop());
-    await waitFor(
-      "node edge-1",
-      async () => (await kubectl(["get", "node", "edge-1", "-o", "name"])).trim(),
-      60_000,
-      500,
-    );
     // The default ServiceAccount, which the apiserver's admission needs for the pods' kube-api-access volume.
     await waitFor(
       "the default ServiceAccount",
@@ -147,9 +127,6 @@ spec:
       },
     );
   } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
     cri.close();
-    await rt.stop();
-    await run.remove();
   }
 });

@@ -7,11 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createCriClient } from "../edge/cri/mod.ts";
-import { createRunDir, startControlPlane } from "./cluster/mod.ts";
-import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
-import { joinEdge, startCloud, startEdge } from "./harness/kedge.ts";
-import { kubectlFor } from "./harness/kubectl.ts";
+import { startPodEdge } from "./harness/pod_edge.ts";
 
 interface ContainerStatusJson {
   name: string;
@@ -35,27 +32,10 @@ interface PodJson {
 }
 
 Deno.test("sidecar containers on an edge node: order, restarts, Never pods, termination order", async (t) => {
-  await using cp = await startControlPlane({ controllers: true });
-  const kubectl = kubectlFor(cp.kubeconfigPath);
-  const rt = await startTestRuntime("sidecars");
-  const run = await createRunDir("sidecars");
+  await using env = await startPodEdge("sidecars");
+  const { kubectl, rt, run } = env;
   const cri = createCriClient({ endpoint: rt.containerd.endpoint, timeoutMs: 30_000 });
-  const stops: Array<() => Promise<void>> = [];
   try {
-    const cloud = await startCloud(run, cp);
-    stops.push(() => cloud.stop());
-    const joined = await joinEdge(run, cloud, "edge-1", (config) => {
-      config.modules!.edged!.containerRuntimeEndpoint = rt.containerd.endpoint;
-      config.modules!.edged!.podSandboxImage = rt.images.pause;
-    });
-    const edge = await startEdge(run, joined);
-    stops.push(() => edge.stop());
-    await waitFor(
-      "node edge-1",
-      async () => (await kubectl(["get", "node", "edge-1", "-o", "name"])).trim(),
-      60_000,
-      500,
-    );
     // Where the containers say in which order they stopped: a host folder outlives the deleted pod.
     const hostDir = join(run.path, "order");
     await Deno.mkdir(hostDir, { recursive: true });
@@ -251,8 +231,6 @@ spec:
       },
     );
   } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-    await rt.stop();
-    await run.remove();
+    cri.close();
   }
 });
