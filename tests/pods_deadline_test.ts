@@ -31,7 +31,8 @@ Deno.test("a pod past its activeDeadlineSeconds is killed and Failed with Deadli
       50,
     );
     const after = (Date.now() - started) / 1000;
-    assert.ok(after >= 3 && after < 10, `failed ${after.toFixed(1)} s after its start (deadline 4 s)`);
+    // Well before the 60 s resync: the deadline itself woke the pod (killing takes the 2 s minimum grace).
+    assert.ok(after >= 3 && after < 20, `failed ${after.toFixed(1)} s after its start (deadline 4 s)`);
     assert.equal(failed.reason, "DeadlineExceeded");
     assert.equal(failed.message, "Pod was active on the node longer than the specified deadline");
     assert.equal(failed.conditions.find((c) => c.type === "Ready")?.status, "False");
