@@ -11,7 +11,7 @@ import {
   waitFor,
 } from "./containerd/pod_helpers.ts";
 
-Deno.test("subPath mounts and a privileged container on containerd", async (t) => {
+Deno.test("subPath mounts, a privileged container and the pod's namespaces on containerd", async (t) => {
   const rt = await startTestRuntime("subpath");
   const objects = memoryObjects();
   objects.setConfigMap("default", "files", { data: { "app.conf": "port=8080\n", other: "x" } });
@@ -120,6 +120,50 @@ Deno.test("subPath mounts and a privileged container on containerd", async (t) =
       tm.manager.handle({ op: "delete", pod });
       await waitFor("pod removed", () => tm.statuses.removed.has(uid), 60_000);
     });
+
+    await t.step(
+      "hostPID and hostIPC give the node's namespaces, shareProcessNamespace one for the pod",
+      async () => {
+        const sleeper = (name: string) => ({ name, image: rt.images.busybox, command: ["sleep", "3600"] });
+        const host = testPod("host-ns", {
+          terminationGracePeriodSeconds: 1,
+          hostPID: true,
+          hostIPC: true,
+          containers: [sleeper("main")],
+        });
+        const shared = testPod("shared-ns", {
+          terminationGracePeriodSeconds: 1,
+          shareProcessNamespace: true,
+          containers: [sleeper("a"), sleeper("b")],
+        });
+        const own = testPod("own-ns", { terminationGracePeriodSeconds: 1, containers: [sleeper("main")] });
+        const running = async (pod: typeof host) => {
+          tm.manager.handle({ op: "add", pod });
+          const uid = pod.metadata.uid ?? "";
+          return await waitFor(`${pod.metadata.name} running`, () => {
+            const s = tm.manager.status(uid);
+            return s?.containerStatuses.every((c) => c.state.running) && s;
+          });
+        };
+        const inHost = containerId(await running(host), "main") ?? "";
+        const ns = (kind: string) => Deno.readLinkSync(`/proc/self/ns/${kind}`);
+        assert.equal(await exec(tm.cri, inHost, "readlink /proc/self/ns/pid"), `${ns("pid")}\n`);
+        assert.equal(await exec(tm.cri, inHost, "readlink /proc/self/ns/ipc"), `${ns("ipc")}\n`);
+        const sharedStatus = await running(shared);
+        assert.equal(await exec(tm.cri, containerId(sharedStatus, "a") ?? "", "cat /proc/1/comm"), "pause\n");
+        assert.match(
+          await exec(tm.cri, containerId(sharedStatus, "a") ?? "", "ps -o comm"),
+          /sleep\n(.|\n)*sleep/,
+        );
+        const inOwn = containerId(await running(own), "main") ?? "";
+        assert.equal(await exec(tm.cri, inOwn, "cat /proc/1/comm"), "sleep\n");
+        assert.notEqual(await exec(tm.cri, inOwn, "readlink /proc/self/ns/ipc"), `${ns("ipc")}\n`);
+        for (const pod of [host, shared, own]) tm.manager.handle({ op: "delete", pod });
+        for (const pod of [host, shared, own]) {
+          await waitFor("pod removed", () => tm.statuses.removed.has(pod.metadata.uid ?? ""), 60_000);
+        }
+      },
+    );
   } finally {
     await tm.stop();
     await rt.stop();

@@ -26,6 +26,7 @@ import {
 } from "./labels.ts";
 import type { ObjectLookup } from "./objects.ts";
 import type { ContainerSpec, PodSpec } from "./pod_schema.ts";
+import { namespaceOptionsOf } from "./pod_namespaces.ts";
 import { parseQuantity } from "./quantity.ts";
 import { ConfigError } from "./env.ts";
 import { resolveSubPath, subPathOf } from "./sub_path.ts";
@@ -174,11 +175,7 @@ function securityContext(ctx: PodContext, spec: ContainerSpec) {
     capabilities: sc.capabilities
       ? { addCapabilities: sc.capabilities.add ?? [], dropCapabilities: sc.capabilities.drop ?? [] }
       : undefined,
-    namespaceOptions: {
-      network: ctx.pod.spec.hostNetwork ? "NODE" as const : "POD" as const,
-      pid: "CONTAINER" as const,
-      ipc: "POD" as const,
-    },
+    namespaceOptions: namespaceOptionsOf(ctx.pod.spec),
     maskedPaths: privileged ? [] : MASKED_PATHS,
     readonlyPaths: privileged ? [] : READONLY_PATHS,
   };

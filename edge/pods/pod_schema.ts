@@ -179,6 +179,9 @@ export const PodSchema = v.object({
     activeDeadlineSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     terminationGracePeriodSeconds: v.optional(v.nullable(v.number())),
     hostNetwork: optBool,
+    hostPID: optBool,
+    hostIPC: optBool,
+    shareProcessNamespace: optBool,
     hostname: optStr,
     subdomain: optStr,
     /** Extra /etc/hosts lines (etc_hosts.ts). */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { PodSandboxConfig } from "../cri/mod.ts";
 import { supplementalGroupsOf } from "./container_config.ts";
 import type { PodContext } from "./field_ref.ts";
+import { namespaceOptionsOf } from "./pod_namespaces.ts";
 import { GRACE_PERIOD, MANAGED_BY, MANAGER, POD_NAME, POD_NAMESPACE, POD_UID } from "./labels.ts";
 
 export function podLogDir(logRoot: string, ctx: PodContext): string {
@@ -46,7 +47,7 @@ export function buildSandboxConfig(
     annotations: { ...(ctx.pod.metadata.annotations ?? {}), [GRACE_PERIOD]: String(gracePeriodSeconds) },
     linux: {
       securityContext: {
-        namespaceOptions: { network: hostNetwork ? "NODE" : "POD", pid: "CONTAINER", ipc: "POD" },
+        namespaceOptions: namespaceOptionsOf(spec),
         runAsUser: spec.securityContext?.runAsUser === undefined
           ? undefined
           : { value: spec.securityContext.runAsUser },
