@@ -158,6 +158,19 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     );
   };
 
+  /** The status from the runtime alone, no probe counted: a pod's first, or one that is being stopped. */
+  const unprobedStatus = async (ctx: PodContext, previous: PodStatus | undefined) =>
+    computePodStatus({
+      ctx,
+      runtime: (await runtime.list(ctx.uid)).get(ctx.uid),
+      waiting: new Map(),
+      ready: () => false,
+      started: () => false,
+      previous,
+      recorded: recordedStatus(ctx.pod.status),
+      now: new Date(),
+    });
+
   const runWork = async (uid: string, work: PodWork): Promise<{ requeueMs?: number }> => {
     const ctx = contextOf(uid, work.pod);
     if (work.kind === "kill") {
@@ -206,19 +219,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
       });
       return {};
     }
-    let previous = statuses.get(uid);
-    if (!previous) {
-      previous = computePodStatus({
-        ctx,
-        runtime: (await runtime.list(uid)).get(uid),
-        waiting: new Map(),
-        ready: () => false,
-        started: () => false,
-        previous: undefined,
-        recorded: recordedStatus(work.pod.status),
-        now: new Date(),
-      });
-    }
+    const previous = statuses.get(uid) ?? await unprobedStatus(ctx, undefined);
     const untilDeadline = msToDeadline(work.pod.spec.activeDeadlineSeconds, previous);
     if (untilDeadline !== undefined && untilDeadline <= 0) {
       const event = podEvents(options.events, eventPodOf(ctx));
@@ -226,17 +227,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
       probes.removePod(uid);
       const current = (await runtime.list(uid)).get(uid);
       if (current) await killPod({ cri, log, event }, current, gracePeriodOf(ctx), hostOf(ctx));
-      const status = computePodStatus({
-        ctx,
-        runtime: (await runtime.list(uid)).get(uid),
-        waiting: new Map(),
-        ready: () => false,
-        started: () => false,
-        previous,
-        recorded: recordedStatus(work.pod.status),
-        now: new Date(),
-      });
-      statuses.set(refOf(uid, work.pod), deadlineExceeded(status));
+      statuses.set(refOf(uid, work.pod), deadlineExceeded(await unprobedStatus(ctx, previous)));
       return {};
     }
     const policy = work.pod.spec.restartPolicy ?? "Always";
