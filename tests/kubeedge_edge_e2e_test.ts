@@ -8,11 +8,11 @@
 // where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { certificateToPem, issueCertificate, privateKeyToPem } from "../lib/pki/mod.ts";
-import { createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
+import { createRunDir, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
+import { cloudStreamSection } from "./harness/cloud_stream.ts";
 import { getToken, metric, startCloud } from "./harness/kedge.ts";
 import { kubectlFor, runKubectl, streamKubectl } from "./harness/kubectl.ts";
 import { assertPodToken } from "./harness/service_account.ts";
@@ -46,33 +46,9 @@ Deno.test({
     const stops: Array<() => Promise<void>> = [];
     try {
       // kedge's stream server, with a serving certificate the apiserver trusts (--kubelet-certificate-authority).
-      const streamCert = await issueCertificate({
-        ca: cp.pki.ca,
-        commonName: "kedge-stream",
-        usages: ["server"],
-        ipAddresses: [HOST_IP!],
-      });
-      const files = {
-        cert: join(run.path, "stream.crt"),
-        key: join(run.path, "stream.key"),
-        ca: join(run.path, "kubelet-client-ca.crt"),
-      };
-      await Deno.writeTextFile(files.cert, certificateToPem(streamCert.cert));
-      await Deno.writeTextFile(files.key, await privateKeyToPem(streamCert.keys!.privateKey), {
-        mode: 0o600,
-      });
-      await Deno.writeTextFile(files.ca, cp.caPem);
-      const tunnelPort = freePort();
-      const portBase = 20000 + Math.floor(Math.random() * 20000);
-      const cloudStream = {
-        enable: true,
-        tunnelPort,
-        streamAdvertiseAddress: HOST_IP,
-        nodePortRange: { min: portBase, max: portBase + 50 },
-        tlsStreamCertFile: files.cert,
-        tlsStreamPrivateKeyFile: files.key,
-        tlsStreamCAFile: files.ca,
-      };
+      const cloudStream = await cloudStreamSection(cp, run, HOST_IP!);
+      const tunnelPort = cloudStream.tunnelPort as number;
+      const { min: portBase } = cloudStream.nodePortRange as { min: number };
       let cloud = await startCloud(run, cp, { cloudStream });
       stops.push(() => cloud.stop());
       const token = await getToken(cloud);

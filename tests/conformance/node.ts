@@ -4,10 +4,10 @@
 // the tunnel) and one edgecore, the only schedulable node, Ready with its stream endpoint. Used by
 // `make conformance` (run.ts) and the subset in `make test` (tests/conformance_subset_test.ts).
 import { join } from "node:path";
-import { certificateToPem, issueCertificate, privateKeyToPem } from "../../lib/pki/mod.ts";
-import { type ControlPlane, freePort, type RunDir, startControlPlane } from "../cluster/mod.ts";
+import { type ControlPlane, type RunDir, startControlPlane } from "../cluster/mod.ts";
 import { startContainerd, startRegistry } from "../containerd/mod.ts";
 import { waitFor } from "../containerd/pod_helpers.ts";
+import { cloudStreamSection } from "../harness/cloud_stream.ts";
 import { joinEdge, startCloud, startEdge } from "../harness/kedge.ts";
 import { runKubectl } from "../harness/kubectl.ts";
 import { SUITE_IMAGES } from "./binaries.ts";
@@ -71,36 +71,11 @@ export async function startConformanceNode(run: RunDir, layout: string): Promise
     });
     stops.push(() => containerd.stop());
 
-    // cloudStream as tests/streaming_e2e_test.ts: a serving certificate from the cluster CA for the machine's
-    // address, the apiserver's kubelet client CA, one port per node.
-    const stream = await issueCertificate({
-      ca: cp.pki.ca,
-      commonName: "kedge-stream",
-      usages: ["server"],
-      ipAddresses: [HOST_IP],
-    });
-    const files = {
-      cert: join(run.path, "stream.crt"),
-      key: join(run.path, "stream.key"),
-      ca: join(run.path, "kubelet-client-ca.crt"),
-    };
-    await Deno.writeTextFile(files.cert, certificateToPem(stream.cert));
-    await Deno.writeTextFile(files.key, await privateKeyToPem(stream.keys!.privateKey), { mode: 0o600 });
-    await Deno.writeTextFile(files.ca, cp.caPem);
-    const tunnelPort = freePort();
-    const portBase = 20000 + Math.floor(Math.random() * 20000);
-    const cloud = await startCloud(run, cp, {
-      cloudStream: {
-        enable: true,
-        tunnelPort,
-        streamAdvertiseAddress: HOST_IP,
-        nodePortRange: { min: portBase, max: portBase + 10 },
-        tlsStreamCertFile: files.cert,
-        tlsStreamPrivateKeyFile: files.key,
-        tlsStreamCAFile: files.ca,
-        peerPort: freePort(),
-      },
-    });
+    // cloudStream as tests/streaming_e2e_test.ts (tests/harness/cloud_stream.ts).
+    const cloudStream = await cloudStreamSection(cp, run, HOST_IP, { nodePorts: 10, peerPort: true });
+    const tunnelPort = cloudStream.tunnelPort as number;
+    const portBase = (cloudStream.nodePortRange as { min: number }).min;
+    const cloud = await startCloud(run, cp, { cloudStream });
     stops.push(() => cloud.stop());
     const joined = await joinEdge(run, cloud, NODE, (config) => {
       config.modules!.edged!.containerRuntimeEndpoint = containerd.endpoint;

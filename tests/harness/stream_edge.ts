@@ -2,11 +2,10 @@
 // Ready, dialling cloudcore's tunnel: what the kubectl logs/exec/port-forward tests run against. The node's
 // kubelet endpoint is a port of cloudcore's stream server on the machine's own address (the apiserver's
 // node proxy refuses loopback ones), so there is no iptables rule anywhere (docs/streaming.md).
-import { join } from "node:path";
-import { certificateToPem, issueCertificate, privateKeyToPem } from "../../lib/pki/mod.ts";
-import { type ControlPlane, createRunDir, freePort, type RunDir, startControlPlane } from "../cluster/mod.ts";
+import { type ControlPlane, createRunDir, type RunDir, startControlPlane } from "../cluster/mod.ts";
 import { startTestRuntime } from "../containerd/mod.ts";
 import { waitFor } from "../containerd/pod_helpers.ts";
+import { cloudStreamSection } from "./cloud_stream.ts";
 import type { Core } from "./cores.ts";
 import { type Cloud, joinEdge, startCloud, startEdge } from "./kedge.ts";
 import { type KubectlResult, runKubectl } from "./kubectl.ts";
@@ -50,32 +49,8 @@ export async function startStreamEdge(name: string, node: string): Promise<Strea
     stops.push(() => rt.stop());
     const kubectl = (args: string[], stdin?: string, server?: string) =>
       runKubectl([server ? `--server=${server}` : `--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
-    const stream = await issueCertificate({
-      ca: cp.pki.ca,
-      commonName: "kedge-stream",
-      usages: ["server"],
-      ipAddresses: [HOST_IP],
-    });
-    const files = {
-      cert: join(run.path, "stream.crt"),
-      key: join(run.path, "stream.key"),
-      ca: join(run.path, "kubelet-client-ca.crt"),
-    };
-    await Deno.writeTextFile(files.cert, certificateToPem(stream.cert));
-    await Deno.writeTextFile(files.key, await privateKeyToPem(stream.keys!.privateKey), { mode: 0o600 });
-    await Deno.writeTextFile(files.ca, cp.caPem);
-    const tunnelPort = freePort();
-    const portBase = 20000 + Math.floor(Math.random() * 20000);
-    const cloudStream = {
-      enable: true,
-      tunnelPort,
-      streamAdvertiseAddress: HOST_IP,
-      nodePortRange: { min: portBase, max: portBase + 50 },
-      tlsStreamCertFile: files.cert,
-      tlsStreamPrivateKeyFile: files.key,
-      tlsStreamCAFile: files.ca,
-      peerPort: freePort(),
-    };
+    const cloudStream = await cloudStreamSection(cp, run, HOST_IP, { peerPort: true });
+    const tunnelPort = cloudStream.tunnelPort as number;
     const cloud = await startCloud(run, cp, { cloudStream });
     const self = { cloud };
     stops.push(() => self.cloud.stop());
