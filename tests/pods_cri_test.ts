@@ -108,6 +108,21 @@ Deno.test("CRI client runs a sandbox and a container on containerd, execs in it,
         small.close();
       }
     });
+
+    await t.step("a socket nobody serves fails UNAVAILABLE, and a not-found sandbox NOT_FOUND", async () => {
+      const nobody = createCriClient({ endpoint: `unix://${join(rt.run.path, "nobody.sock")}` });
+      try {
+        const err = await nobody.version().catch((e: unknown) => e);
+        assert.ok(err instanceof CriError, String(err));
+        assert.equal(err.code, GRPC_STATUS.UNAVAILABLE);
+      } finally {
+        nobody.close();
+      }
+      const err = await cri.podSandboxStatus("no-such-sandbox").catch((e: unknown) => e);
+      assert.ok(err instanceof CriError, String(err));
+      assert.equal(err.code, GRPC_STATUS.NOT_FOUND);
+      assert.match(err.message, /^Cannot PodSandboxStatus: .*not found/);
+    });
   } finally {
     cri.close();
     await rt.stop();

@@ -1,13 +1,14 @@
 /**
- * A CRI v1 client (RuntimeService and ImageService) over grpc-js, for containerd's socket
- * (`unix:///run/containerd/containerd.sock`). Every call has a deadline (default 2 minutes) and replies are
- * capped at `maxReceiveBytes`. Failures throw CriError with the gRPC status code.
+ * A CRI v1 client (RuntimeService and ImageService) for containerd's socket
+ * (`unix:///run/containerd/containerd.sock`): unary gRPC over Deno's HTTP/2 client (grpc_unary.ts), messages
+ * by proto_codec.ts. Every call has a deadline (default 2 minutes) and replies are capped at
+ * `maxReceiveBytes`. Failures throw CriError with the gRPC status code.
  */
 
-import * as grpc from "@grpc/grpc-js";
-import { fromJSON } from "@grpc/proto-loader";
+import { GrpcCallError, unaryChannel } from "./grpc_unary.ts";
 import { CRI_PROTO } from "./proto.ts";
-import { protoToJson } from "./proto_json.ts";
+import { ProtoCodec } from "./proto_codec.ts";
+import { type JsonService, protoToJson } from "./proto_json.ts";
 import type {
   AuthConfig,
   Container,
@@ -103,88 +104,101 @@ export interface CriClient {
   close(): void;
 }
 
-type Callback = (err: grpc.ServiceError | null, reply: unknown) => void;
-type Unary = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, cb: Callback) => void;
-type GrpcClient = grpc.Client & Record<string, Unary>;
-type ClientCtor = new (address: string, creds: grpc.ChannelCredentials, options: object) => GrpcClient;
+interface Method {
+  readonly path: string;
+  readonly requestType: string;
+  readonly responseType: string;
+}
 
-let services: { runtime: ClientCtor; image: ClientCtor } | undefined;
+let protocol: { codec: ProtoCodec; methods: Map<string, Method> } | undefined;
 
-function loadServices(): { runtime: ClientCtor; image: ClientCtor } {
-  if (services) return services;
-  const definition = fromJSON(protoToJson(CRI_PROTO), { longs: Number, enums: String, defaults: true });
-  const root = grpc.loadPackageDefinition(definition) as unknown as {
-    runtime: { v1: { RuntimeService: ClientCtor; ImageService: ClientCtor } };
-  };
-  services = { runtime: root.runtime.v1.RuntimeService, image: root.runtime.v1.ImageService };
-  return services;
+/** The codec and the methods of both services, read once from the embedded proto text. */
+function loadProtocol(): { codec: ProtoCodec; methods: Map<string, Method> } {
+  if (protocol) return protocol;
+  const descriptor = protoToJson(CRI_PROTO);
+  const v1 = (descriptor.nested.runtime as { nested: { v1: { nested: Record<string, unknown> } } }).nested.v1
+    .nested;
+  const methods = new Map<string, Method>();
+  for (const service of ["RuntimeService", "ImageService"]) {
+    for (const [name, m] of Object.entries((v1[service] as JsonService).methods)) {
+      methods.set(name, {
+        path: `/runtime.v1.${service}/${name}`,
+        requestType: m.requestType,
+        responseType: m.responseType,
+      });
+    }
+  }
+  protocol = { codec: new ProtoCodec(descriptor), methods };
+  return protocol;
 }
 
 export function createCriClient(options: CriClientOptions): CriClient {
-  const target = options.endpoint.startsWith("unix://") ? options.endpoint : `unix://${options.endpoint}`;
   const defaultTimeout = options.timeoutMs ?? DEFAULT_CRI_TIMEOUT_MS;
-  const maxReceive = options.maxReceiveBytes ?? DEFAULT_CRI_MAX_RECEIVE_BYTES;
-  const channelOptions = {
-    "grpc.max_receive_message_length": maxReceive,
-    "grpc.max_send_message_length": 4 * 1024 * 1024,
-    "grpc.enable_retries": 0,
-  };
-  const { runtime: Runtime, image: Images } = loadServices();
-  const creds = grpc.credentials.createInsecure();
-  const rt = new Runtime(target, creds, channelOptions);
-  const img = new Images(target, creds, channelOptions);
+  const { codec, methods } = loadProtocol();
+  const channel = unaryChannel({
+    socket: options.endpoint,
+    maxReceiveBytes: options.maxReceiveBytes ?? DEFAULT_CRI_MAX_RECEIVE_BYTES,
+    maxSendBytes: 4 * 1024 * 1024,
+  });
 
-  const call = <T>(client: GrpcClient, method: string, request: unknown, opts?: CallOptions, extraMs = 0) => {
+  const call = async <T>(
+    method: string,
+    request: Record<string, unknown>,
+    opts?: CallOptions,
+    extraMs = 0,
+  ) => {
     const timeout = (opts?.timeoutMs ?? defaultTimeout) + extraMs;
-    return new Promise<T>((resolve, reject) => {
-      const fn = client[method];
-      if (!fn) return reject(new CriError(method, 12, "no such method"));
-      fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeout }, (err, reply) => {
-        if (err) {
-          const detail = err.code === GRPC_STATUS.DEADLINE_EXCEEDED
-            ? `deadline exceeded after ${timeout} ms`
-            : err.details || err.message;
-          reject(new CriError(method, err.code ?? 2, detail, { cause: err }));
-        } else resolve(reply as T);
-      });
-    });
+    const m = methods.get(method);
+    if (!m) throw new CriError(method, 12, "no such method");
+    let reply: Uint8Array;
+    try {
+      reply = await channel.call(m.path, codec.encode(m.requestType, request), timeout);
+    } catch (error) {
+      if (error instanceof GrpcCallError) {
+        throw new CriError(method, error.code, error.details, { cause: error });
+      }
+      throw new CriError(method, 13, (error as Error).message, { cause: error });
+    }
+    try {
+      return codec.decode<T>(m.responseType, reply);
+    } catch (error) {
+      throw new CriError(method, 13, `bad reply: ${(error as Error).message}`, { cause: error });
+    }
   };
-
   return {
-    version: async (opts) => await call<VersionResponse>(rt, "Version", { version: "v1" }, opts),
+    version: async (opts) => await call<VersionResponse>("Version", { version: "v1" }, opts),
     status: async (opts) =>
-      (await call<{ status: { conditions: RuntimeCondition[] } | null }>(rt, "Status", {}, opts)).status
+      (await call<{ status: { conditions: RuntimeCondition[] } | null }>("Status", {}, opts)).status
         ?.conditions ?? [],
     runPodSandbox: async (config, runtimeHandler = "", opts) =>
-      (await call<{ podSandboxId: string }>(rt, "RunPodSandbox", { config, runtimeHandler }, opts))
+      (await call<{ podSandboxId: string }>("RunPodSandbox", { config, runtimeHandler }, opts))
         .podSandboxId,
     stopPodSandbox: async (id, opts) => {
-      await call(rt, "StopPodSandbox", { podSandboxId: id }, opts);
+      await call("StopPodSandbox", { podSandboxId: id }, opts);
     },
     removePodSandbox: async (id, opts) => {
-      await call(rt, "RemovePodSandbox", { podSandboxId: id }, opts);
+      await call("RemovePodSandbox", { podSandboxId: id }, opts);
     },
     podSandboxStatus: async (id, opts) => {
-      const reply = await call<{ status: PodSandboxStatus | null }>(rt, "PodSandboxStatus", {
+      const reply = await call<{ status: PodSandboxStatus | null }>("PodSandboxStatus", {
         podSandboxId: id,
       }, opts);
       if (!reply.status) throw new CriError("PodSandboxStatus", GRPC_STATUS.NOT_FOUND, `no status for ${id}`);
       return reply.status;
     },
     listPodSandbox: async (filter, opts) =>
-      (await call<{ items: PodSandbox[] }>(rt, "ListPodSandbox", { filter }, opts)).items,
+      (await call<{ items: PodSandbox[] }>("ListPodSandbox", { filter }, opts)).items,
     createContainer: async (sandboxId, config, sandboxConfig, opts) =>
-      (await call<{ containerId: string }>(rt, "CreateContainer", {
+      (await call<{ containerId: string }>("CreateContainer", {
         podSandboxId: sandboxId,
         config,
         sandboxConfig,
       }, opts)).containerId,
     startContainer: async (id, opts) => {
-      await call(rt, "StartContainer", { containerId: id }, opts);
+      await call("StartContainer", { containerId: id }, opts);
     },
     stopContainer: async (id, timeoutSeconds, opts) => {
       await call(
-        rt,
         "StopContainer",
         { containerId: id, timeout: timeoutSeconds },
         opts,
@@ -192,13 +206,12 @@ export function createCriClient(options: CriClientOptions): CriClient {
       );
     },
     removeContainer: async (id, opts) => {
-      await call(rt, "RemoveContainer", { containerId: id }, opts);
+      await call("RemoveContainer", { containerId: id }, opts);
     },
     listContainers: async (filter, opts) =>
-      (await call<{ containers: Container[] }>(rt, "ListContainers", { filter }, opts)).containers,
+      (await call<{ containers: Container[] }>("ListContainers", { filter }, opts)).containers,
     containerStatus: async (id, opts) => {
       const reply = await call<{ status: ContainerStatus | null }>(
-        rt,
         "ContainerStatus",
         { containerId: id },
         opts,
@@ -208,7 +221,6 @@ export function createCriClient(options: CriClientOptions): CriClient {
     },
     execSync: async (id, cmd, timeoutSeconds, opts) =>
       await call<ExecSyncResponse>(
-        rt,
         "ExecSync",
         {
           containerId: id,
@@ -219,31 +231,30 @@ export function createCriClient(options: CriClientOptions): CriClient {
         timeoutSeconds * 1000,
       ),
     exec: async (id, cmd, streams, opts) =>
-      (await call<{ url: string }>(rt, "Exec", { containerId: id, cmd, ...streams }, opts)).url,
+      (await call<{ url: string }>("Exec", { containerId: id, cmd, ...streams }, opts)).url,
     attach: async (id, streams, opts) =>
-      (await call<{ url: string }>(rt, "Attach", { containerId: id, ...streams }, opts)).url,
+      (await call<{ url: string }>("Attach", { containerId: id, ...streams }, opts)).url,
     portForward: async (sandboxId, ports, opts) =>
-      (await call<{ url: string }>(rt, "PortForward", { podSandboxId: sandboxId, port: ports }, opts)).url,
+      (await call<{ url: string }>("PortForward", { podSandboxId: sandboxId, port: ports }, opts)).url,
     containerStats: async (id, opts) =>
-      (await call<{ stats: ContainerStats | null }>(rt, "ContainerStats", { containerId: id }, opts)).stats ??
+      (await call<{ stats: ContainerStats | null }>("ContainerStats", { containerId: id }, opts)).stats ??
         undefined,
     listContainerStats: async (filter, opts) =>
-      (await call<{ stats: ContainerStats[] }>(rt, "ListContainerStats", { filter }, opts)).stats,
-    listImages: async (opts) => (await call<{ images: Image[] }>(img, "ListImages", {}, opts)).images,
+      (await call<{ stats: ContainerStats[] }>("ListContainerStats", { filter }, opts)).stats,
+    listImages: async (opts) => (await call<{ images: Image[] }>("ListImages", {}, opts)).images,
     imageStatus: async (image, opts) =>
-      (await call<{ image: Image | null }>(img, "ImageStatus", { image: { image } }, opts)).image ??
+      (await call<{ image: Image | null }>("ImageStatus", { image: { image } }, opts)).image ??
         undefined,
     pullImage: async (image, auth, sandboxConfig, opts) =>
-      (await call<{ imageRef: string }>(img, "PullImage", { image: { image }, auth, sandboxConfig }, opts))
+      (await call<{ imageRef: string }>("PullImage", { image: { image }, auth, sandboxConfig }, opts))
         .imageRef,
     removeImage: async (image, opts) => {
-      await call(img, "RemoveImage", { image: { image } }, opts);
+      await call("RemoveImage", { image: { image } }, opts);
     },
     imageFsInfo: async (opts) =>
-      (await call<{ imageFilesystems: FilesystemUsage[] }>(img, "ImageFsInfo", {}, opts)).imageFilesystems,
+      (await call<{ imageFilesystems: FilesystemUsage[] }>("ImageFsInfo", {}, opts)).imageFilesystems,
     close() {
-      rt.close();
-      img.close();
+      channel.close();
     },
   };
 }
