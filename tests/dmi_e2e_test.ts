@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { parse } from "yaml";
 import { createRunDir, startControlPlane } from "./cluster/mod.ts";
+import { readLogLines } from "./harness/cores.ts";
 import { joinEdge, metric, startCloud, startEdge } from "./harness/kedge.ts";
 import { kubectlFor, runKubectl } from "./harness/kubectl.ts";
 import { mapperBinary, startMapper } from "./mapper/mapper.ts";
@@ -133,8 +134,11 @@ Deno.test({
       const edgeMetricsPort = Number(edgeConfig.modules.edgeStream.server.split(":")[1]);
       let edge = await startEdge(run, joined);
       stops.push(() => edge.stop());
-      await edge.waitForLog("dmi server listening");
+      await edge.waitForLog("dmi socket listening");
       await edge.waitForLog("connected to cloudcore");
+      const loaded = async () =>
+        (await readLogLines(edge.logFile)).some((l) => l.msg === "dmi server loaded");
+      assert.equal(await loaded(), false, "the gRPC server waits for a mapper");
 
       let mapper = await startMapper(run, bin.binary, {
         name: "virtual-mapper",
@@ -143,6 +147,7 @@ Deno.test({
       });
       stops.push(() => mapper.stop());
       await edge.waitForLog("dmi mapper registered");
+      assert.equal(await loaded(), true);
 
       await t.step(
         "KubeEdge-shaped manifests apply unchanged; the apiserver still validates them",
@@ -366,7 +371,7 @@ Deno.test({
         await cloud.stop();
         await edge.stop();
         edge = await startEdge(run, joined, `${NODE}-restarted`);
-        await edge.waitForLog("dmi server listening");
+        await edge.waitForLog("dmi socket listening");
         const ok = async () =>
           (await metric(
             edgeMetricsPort,

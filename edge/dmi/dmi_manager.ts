@@ -11,7 +11,7 @@
  * - Reports (ReportDeviceStatus, ReportDeviceStates) go into the device twin, the same path as MQTT
  *   twin/update and state/update, so they reach Device.status through the same uplink.
  */
-import * as grpc from "@grpc/grpc-js";
+import { GRPC_STATUS } from "./status.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { DeviceTwin } from "../twin/mod.ts";
 import { modelIdOf, protocolOf, toPbDevice, toPbDeviceModel } from "./convert.ts";
@@ -154,14 +154,14 @@ export class DmiManager {
     const name = info?.name ?? "";
     if (!info || protocol === "") {
       throw new DmiError(
-        grpc.status.INVALID_ARGUMENT,
+        GRPC_STATUS.INVALID_ARGUMENT,
         `Cannot register mapper ${name}: its protocol is empty`,
       );
     }
     const socket = decoder.decode(info.address ?? new Uint8Array());
     if (!socket.startsWith("/") || socket.length > 107) {
       throw new DmiError(
-        grpc.status.INVALID_ARGUMENT,
+        GRPC_STATUS.INVALID_ARGUMENT,
         `Cannot register mapper ${name}: address ${
           JSON.stringify(socket.slice(0, 120))
         } is not an absolute unix socket path`,
@@ -169,13 +169,13 @@ export class DmiManager {
     }
     if (name.length > MAX_NAME || protocol.length > MAX_NAME) {
       throw new DmiError(
-        grpc.status.INVALID_ARGUMENT,
+        GRPC_STATUS.INVALID_ARGUMENT,
         `Cannot register mapper: name or protocol over ${MAX_NAME}`,
       );
     }
     if (!this.#mappers.has(protocol) && this.#mappers.size >= this.#o.limits.maxMappers) {
       throw new DmiError(
-        grpc.status.RESOURCE_EXHAUSTED,
+        GRPC_STATUS.RESOURCE_EXHAUSTED,
         `Cannot register mapper ${name}: ${this.#o.limits.maxMappers} mappers are registered already`,
       );
     }

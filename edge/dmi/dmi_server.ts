@@ -1,23 +1,13 @@
 /**
- * edgecore's DeviceManagerService (DMI v1beta1) on a unix socket, where mappers register and report:
- * KubeEdge's `modules.deviceTwin.dmiSockPath` (a folder, default /etc/kubeedge; an older value ending in
- * `.sock` names the socket's folder by its dirname), socket `dmi.sock` in it. A stale socket file is removed
- * first, as upstream does. Messages over `maxMessageBytes` are refused by grpc-js with RESOURCE_EXHAUSTED and
- * a body that is not protobuf with INTERNAL; neither touches the store, and other mappers go on.
+ * edgecore's DeviceManagerService (DMI v1beta1) over grpc-js, where mappers register and report, on the
+ * socket dmi_socket.ts gives it (which loads this module when a mapper first connects). Messages over
+ * `maxMessageBytes` are refused by grpc-js with RESOURCE_EXHAUSTED and a body that is not protobuf with
+ * INTERNAL; neither touches the store, and other mappers go on.
  */
-import * as grpc from "@grpc/grpc-js";
-import { dirname, join } from "node:path";
 import type { Logger } from "../../lib/log.ts";
 import { DmiError, type DmiManager } from "./dmi_manager.ts";
-import { dmiServices } from "./grpc.ts";
-
-export const DEFAULT_DMI_SOCK_DIR = "/etc/kubeedge";
-
-/** The socket path for a `dmiSockPath` setting, as upstream reads it. */
-export function dmiSocketPath(setting: string): string {
-  const dir = setting === "" ? DEFAULT_DMI_SOCK_DIR : setting.endsWith(".sock") ? dirname(setting) : setting;
-  return join(dir, "dmi.sock");
-}
+import { dmiServices, grpc } from "./grpc.ts";
+import { grpcStatusName } from "./status.ts";
 
 export interface DmiServer {
   readonly socket: string;
@@ -33,14 +23,8 @@ export interface DmiServerOptions {
   readonly onRequest?: (method: string, result: string) => void;
 }
 
-const STATUS_NAMES = Object.fromEntries(Object.entries(grpc.status).map(([k, v]) => [v, k])) as Record<
-  number,
-  string
->;
-
 export async function startDmiServer(options: DmiServerOptions): Promise<DmiServer> {
   const { manager, log, socket } = options;
-  await Deno.mkdir(dirname(socket), { recursive: true });
   await Deno.remove(socket).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
@@ -64,8 +48,8 @@ export async function startDmiServer(options: DmiServerOptions): Promise<DmiServ
         ? error.message
         : `Cannot ${method}: ${(error as Error).message}`;
       if (code === grpc.status.INTERNAL) log.error("dmi request failed", { method, error });
-      else log.info("dmi request refused", { method, status: STATUS_NAMES[code], reason: message });
-      options.onRequest?.(method, STATUS_NAMES[code] ?? String(code));
+      else log.info("dmi request refused", { method, status: grpcStatusName(code), reason: message });
+      options.onRequest?.(method, grpcStatusName(code));
       callback({ code, details: message });
     }
   };
@@ -93,7 +77,6 @@ export async function startDmiServer(options: DmiServerOptions): Promise<DmiServ
           : resolve(),
     )
   );
-  log.info("dmi server listening", { socket });
   return {
     socket,
     async close() {

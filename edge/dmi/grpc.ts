@@ -1,11 +1,14 @@
 /**
  * The DMI services loaded for grpc-js from the embedded proto text: the DeviceManagerService definition
- * edgecore serves, and a DeviceMapperService client constructor for calling mappers.
+ * edgecore serves, and a DeviceMapperService client constructor for calling mappers. Only dynamic imports
+ * reach this module, so grpc-js and protobufjs load when DMI is first used (dmi_socket.ts).
  */
 import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import { type ProtoJson, protoToJson } from "../cri/mod.ts";
 import { DMI_PROTO, WELL_KNOWN_PROTO } from "./proto.ts";
+
+export { grpc };
 
 type Unary = (
   request: unknown,

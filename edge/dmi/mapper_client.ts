@@ -3,11 +3,11 @@
  * MapperRegister (MapperInfo.address). Calls to one mapper go one at a time, in order (a model before the
  * devices that use it, a register before an update), each with a deadline; a mapper that never answers
  * holds up only its own queue, which is bounded: beyond `maxQueued` new calls are dropped and counted (the
- * mapper's next registration gives it everything again).
+ * mapper's next registration gives it everything again). grpc-js is loaded with the first call.
  */
-import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../lib/log.ts";
-import { dmiServices, type MapperGrpcClient } from "./grpc.ts";
+import type { MapperGrpcClient } from "./grpc.ts";
+import { GRPC_STATUS, grpcStatusName } from "./status.ts";
 
 export type MapperMethod =
   | "RegisterDevice"
@@ -30,16 +30,11 @@ export interface MapperClientOptions {
   readonly onCall?: (method: MapperMethod, result: string) => void;
 }
 
-const STATUS_NAMES = Object.fromEntries(Object.entries(grpc.status).map(([k, v]) => [v, k])) as Record<
-  number,
-  string
->;
-
 export class MapperClient {
   readonly protocol: string;
   readonly socket: string;
   readonly #o: MapperClientOptions;
-  readonly #client: MapperGrpcClient;
+  #client: Promise<MapperGrpcClient> | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   #queued = 0;
   #closed = false;
@@ -48,15 +43,19 @@ export class MapperClient {
     this.#o = options;
     this.protocol = options.protocol;
     this.socket = options.socket;
-    const { Mapper } = dmiServices();
-    this.#client = new Mapper(`unix://${options.socket}`, grpc.credentials.createInsecure(), {
-      "grpc.max_receive_message_length": options.maxMessageBytes,
-      "grpc.max_send_message_length": options.maxMessageBytes,
-      "grpc.enable_retries": 0,
-      // A restarted mapper is dialled again soon, not after grpc's default backoff of up to two minutes.
-      "grpc.initial_reconnect_backoff_ms": 200,
-      "grpc.max_reconnect_backoff_ms": 2_000,
-    });
+  }
+
+  #connect(): Promise<MapperGrpcClient> {
+    return this.#client ??= import("./grpc.ts").then(({ dmiServices, grpc }) =>
+      new (dmiServices().Mapper)(`unix://${this.socket}`, grpc.credentials.createInsecure(), {
+        "grpc.max_receive_message_length": this.#o.maxMessageBytes,
+        "grpc.max_send_message_length": this.#o.maxMessageBytes,
+        "grpc.enable_retries": 0,
+        // A restarted mapper is dialled again soon, not after grpc's default backoff of up to two minutes.
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 2_000,
+      })
+    );
   }
 
   /** Queues a call; resolves with the reply, or undefined when it failed (logged and counted here). */
@@ -80,16 +79,18 @@ export class MapperClient {
 
   close(): void {
     this.#closed = true;
-    this.#client.close();
+    this.#client?.then((client) => client.close(), () => {});
   }
 
-  #invoke(method: MapperMethod, request: unknown, what: string): Promise<unknown> {
+  async #invoke(method: MapperMethod, request: unknown, what: string): Promise<unknown> {
     const timeout = this.#o.callTimeoutMs;
+    const { grpc } = await import("./grpc.ts");
+    const client = await this.#connect();
     return new Promise((resolve) => {
-      const fn = this.#client[method];
+      const fn = client[method];
       if (!fn || this.#closed) return resolve(undefined);
       fn.call(
-        this.#client,
+        client,
         request,
         new grpc.Metadata(),
         { deadline: Date.now() + timeout },
@@ -99,7 +100,7 @@ export class MapperClient {
             this.#o.log.debug("dmi call done", { protocol: this.protocol, method, what });
             return resolve(reply);
           }
-          const status = STATUS_NAMES[error.code] ?? String(error.code);
+          const status = grpcStatusName(error.code);
           this.#o.onCall?.(method, status);
           this.#o.log.warn("dmi call failed", {
             protocol: this.protocol,
@@ -107,7 +108,7 @@ export class MapperClient {
             method,
             what,
             status,
-            error: error.code === grpc.status.DEADLINE_EXCEEDED
+            error: error.code === GRPC_STATUS.DEADLINE_EXCEEDED
               ? `Cannot call ${method}: the mapper did not answer within ${timeout} ms`
               : `Cannot call ${method}: ${error.details || error.message}`,
           });

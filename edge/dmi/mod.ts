@@ -4,5 +4,5 @@
  */
 export { type Dmi, startDmi, type StartDmiOptions } from "./start_dmi.ts";
 export { DEFAULT_DMI_LIMITS, type DmiLimits, DmiManager } from "./dmi_manager.ts";
-export { DEFAULT_DMI_SOCK_DIR, dmiSocketPath } from "./dmi_server.ts";
+export { DEFAULT_DMI_SOCK_DIR, dmiSocketPath } from "./dmi_socket.ts";
 export { DMI_PROTO, WELL_KNOWN_PROTO } from "./proto.ts";

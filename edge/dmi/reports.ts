@@ -4,14 +4,14 @@
  * EventBus, the uplink to Device.status); a state takes MQTT's state/update path. Refusals are DmiErrors with
  * the gRPC status the mapper gets.
  */
-import * as grpc from "@grpc/grpc-js";
+import { GRPC_STATUS, type GrpcStatus } from "./status.ts";
 import { DEVICE_STATES, type DeviceState, type DeviceTwin, RequestError, type Twins } from "../twin/mod.ts";
 import type { PbReportDeviceStatesRequest, PbReportDeviceStatusRequest } from "./types.ts";
 
 /** A refused DMI request: `code` is the gRPC status the mapper gets. */
 export class DmiError extends Error {
   override readonly name = "DmiError";
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(readonly code: GrpcStatus, message: string) {
     super(message);
   }
 }
@@ -23,13 +23,13 @@ export async function reportStatus(twinOf: TwinOf, request: PbReportDeviceStatus
   const id = deviceId(request.deviceNamespace, request.deviceName, "report device status");
   const twins = request.reportedDevice?.twins ?? [];
   if (twins.length === 0) {
-    throw new DmiError(grpc.status.INVALID_ARGUMENT, `Cannot report device status of ${id}: no twins`);
+    throw new DmiError(GRPC_STATUS.INVALID_ARGUMENT, `Cannot report device status of ${id}: no twins`);
   }
   const update: Twins = {};
   for (const twin of twins) {
     if (!twin.propertyName) {
       throw new DmiError(
-        grpc.status.INVALID_ARGUMENT,
+        GRPC_STATUS.INVALID_ARGUMENT,
         `Cannot report device status of ${id}: a twin without propertyName`,
       );
     }
@@ -51,7 +51,7 @@ export async function reportStates(twinOf: TwinOf, request: PbReportDeviceStates
   const state = request.state;
   if (!(DEVICE_STATES as readonly string[]).includes(state)) {
     throw new DmiError(
-      grpc.status.INVALID_ARGUMENT,
+      GRPC_STATUS.INVALID_ARGUMENT,
       `Cannot report device states of ${id}: state ${JSON.stringify(state.slice(0, 40))} is not one of ${
         DEVICE_STATES.join(", ")
       }`,
@@ -68,7 +68,7 @@ export async function reportStates(twinOf: TwinOf, request: PbReportDeviceStates
 function deviceId(namespace: string, name: string, what: string): string {
   if (!name || name.length > MAX_NAME || namespace.length > 63) {
     throw new DmiError(
-      grpc.status.INVALID_ARGUMENT,
+      GRPC_STATUS.INVALID_ARGUMENT,
       `Cannot ${what}: bad device name ${JSON.stringify(name.slice(0, 80))}`,
     );
   }
@@ -83,17 +83,17 @@ async function twinCall(
 ): Promise<void> {
   const twin = await twinOf();
   if (!twin) {
-    throw new DmiError(grpc.status.UNAVAILABLE, `Cannot ${what} of ${id}: the device twin is not running`);
+    throw new DmiError(GRPC_STATUS.UNAVAILABLE, `Cannot ${what} of ${id}: the device twin is not running`);
   }
   try {
     await call(twin);
   } catch (error) {
     if (!(error instanceof RequestError)) throw error;
     const code = error.code === 404
-      ? grpc.status.NOT_FOUND
+      ? GRPC_STATUS.NOT_FOUND
       : error.code === 413
-      ? grpc.status.RESOURCE_EXHAUSTED
-      : grpc.status.INVALID_ARGUMENT;
+      ? GRPC_STATUS.RESOURCE_EXHAUSTED
+      : GRPC_STATUS.INVALID_ARGUMENT;
     throw new DmiError(code, error.message);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * DMI on edgecore, wired: the store's Device and DeviceModel objects and the registered mappers loaded, the
- * DeviceManagerService listening, every committed object change passed to the mappers.
+ * DeviceManagerService listening (loaded when a mapper first connects), every committed object change passed
+ * to the mappers.
  *
  * ```ts
  * const dmi = await startDmi({ store, devices, config, log, registry });
@@ -13,7 +14,7 @@ import type { EdgeCoreConfig } from "../config.ts";
 import type { EdgeDevices } from "../devices/mod.ts";
 import type { EdgeStore } from "../store/mod.ts";
 import { DEFAULT_DMI_LIMITS, type DmiLimits, DmiManager } from "./dmi_manager.ts";
-import { dmiSocketPath, startDmiServer } from "./dmi_server.ts";
+import { dmiSocketPath, listenDmiOnDemand } from "./dmi_socket.ts";
 import { MapperTable } from "./mapper_table.ts";
 
 export interface StartDmiOptions {
@@ -72,7 +73,7 @@ export async function startDmi(options: StartDmiOptions): Promise<Dmi> {
       if (op === "delete") manager.modelChanged(op, object.key, object.value);
     }
   });
-  const server = await startDmiServer({
+  const server = await listenDmiOnDemand({
     socket: dmiSocketPath(twinConfig.dmiSockPath),
     manager,
     maxMessageBytes: limits.maxMessageBytes,

@@ -2,10 +2,11 @@
  * The gRPC probe (`probe.grpc`): one call of the standard health service, grpc.health.v1.Health/Check, as the
  * kubelet makes it, plain text to the pod's port. SERVING passes; any other status, a refused connection or
  * no answer within the timeout fails, with what happened as the probe's output. The two messages are tiny
- * (one string field, one enum field), so they are encoded here by hand rather than from a .proto.
+ * (one string field, one enum field), so they are encoded here by hand rather than from a .proto. grpc-js is
+ * loaded with the first gRPC probe, not with edgecore.
  */
 import { Buffer } from "node:buffer";
-import * as grpc from "@grpc/grpc-js";
+import type { ServiceError } from "@grpc/grpc-js";
 
 const CHECK = "/grpc.health.v1.Health/Check";
 const STATUS = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
@@ -49,6 +50,7 @@ export async function grpcProbe(
   timeoutMs: number,
 ): Promise<string | undefined> {
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const grpc = await import("@grpc/grpc-js");
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": MAX_ANSWER_BYTES,
   });
@@ -66,7 +68,7 @@ export async function grpcProbe(
     });
     return status === 1 ? undefined : `service unhealthy (responded with "${STATUS[status] ?? status}")`;
   } catch (error) {
-    const e = error as grpc.ServiceError;
+    const e = error as ServiceError;
     return e.code === grpc.status.DEADLINE_EXCEEDED
       ? `timeout: health rpc did not complete within ${timeoutMs / 1000}s`
       : `error: health rpc probe failed: ${e.details || e.message}`;
