@@ -4,6 +4,8 @@
  * The edge's kubelet part builds a container's service environment variables from them (enableServiceLinks)
  * and a KubeEdge edge's MetaServer gets its `services` reads answered. Like upstream, the answer comes from
  * the apiserver at the time of asking (no informer: no memory held for Services between requests).
+ * Reads of the same thing within SHARE_MS share one apiserver call, so many edges starting pods in one namespace
+ * (or one edge asking in a loop) cost the apiserver at most one list per namespace and second.
  * Authorization is stricter than upstream's (which lets any node read every Service, as the kubelet's RBAC
  * role does): see authorize.ts `authorizeServiceRead`. Every other Application is Rejected with 405.
  */
@@ -21,10 +23,42 @@ import { type AuthorizationView, authorizeServiceRead } from "./authorize.ts";
 import type { RequestDeps } from "./edge_request.ts";
 import { withKinds } from "./informers.ts";
 
-export async function handleApplication(
+/** How long an apiserver answer is shared by the reads of the same key. */
+export const SHARE_MS = 1_000;
+/** Most answers kept for sharing (older ones go first). */
+const MAX_SHARED = 1_000;
+
+export type ApplicationHandler = (node: string, message: Message) => Promise<Message>;
+
+export function createApplicationHandler(
   deps: RequestDeps,
   view: AuthorizationView,
   denied: Counter,
+): ApplicationHandler {
+  const shared = new Map<string, { readonly at: number; readonly answer: Promise<unknown> }>();
+  const read = (key: string, call: () => Promise<unknown>): Promise<unknown> => {
+    const now = Date.now();
+    const held = shared.get(key);
+    if (held && now - held.at < SHARE_MS) return held.answer;
+    const answer = call();
+    shared.delete(key);
+    shared.set(key, { at: now, answer });
+    // A failed call is not shared beyond the requests already waiting on it.
+    answer.catch(() => shared.get(key)?.answer === answer && shared.delete(key));
+    for (const [k, entry] of shared) {
+      if (shared.size <= MAX_SHARED && now - entry.at < SHARE_MS) break;
+      shared.delete(k);
+    }
+    return answer;
+  };
+  return (node, message) => handleApplication(deps, view, denied, read, node, message);
+}
+
+async function handleApplication(
+  deps: RequestDeps,
+  view: AuthorizationView,
+  denied: Counter,
+  read: (key: string, call: () => Promise<unknown>) => Promise<unknown>,
   node: string,
   message: Message,
 ): Promise<Message> {
@@ -95,21 +129,27 @@ export async function handleApplication(
   }
   try {
     if (app.Verb === "get") {
-      const info = await deps.core.readNamespacedServiceWithHttpInfo(
-        { namespace: key.namespace, name: key.name },
-        RAW,
-      );
-      const service = JSON.parse(await info.body.text()) as Record<string, unknown>;
-      service.apiVersion ??= "v1";
-      service.kind ??= "Service";
+      const service = await read(`get ${key.namespace}/${key.name}`, async () => {
+        const info = await deps.core.readNamespacedServiceWithHttpInfo(
+          { namespace: key.namespace, name: key.name },
+          RAW,
+        );
+        const object = JSON.parse(await info.body.text()) as Record<string, unknown>;
+        object.apiVersion ??= "v1";
+        object.kind ??= "Service";
+        return object;
+      });
       return applicationResponse(message, app, { body: service });
     }
     const selectors = listSelectors(app.Option);
-    const info = await deps.core.listNamespacedServiceWithHttpInfo(
-      { namespace: key.namespace, ...selectors },
-      RAW,
-    );
-    const list = withKinds(JSON.parse(await info.body.text()), "Service", "v1");
+    const readKey = `list ${key.namespace} ${selectors.labelSelector ?? ""} ${selectors.fieldSelector ?? ""}`;
+    const list = await read(readKey, async () => {
+      const info = await deps.core.listNamespacedServiceWithHttpInfo(
+        { namespace: key.namespace, ...selectors },
+        RAW,
+      );
+      return withKinds(JSON.parse(await info.body.text()), "Service", "v1");
+    });
     return applicationResponse(message, app, { body: list });
   } catch (error) {
     const status = apiFailureStatus(error, `${app.Verb} ${app.Key}`);

@@ -12,7 +12,7 @@ import {
   newMessage,
   utf8ByteLength,
 } from "../../lib/protocol/mod.ts";
-import { handleApplication } from "./application_requests.ts";
+import { createApplicationHandler } from "./application_requests.ts";
 import { apiFailureStatus } from "./api_calls.ts";
 import { type AuthorizationView, authorize, type DenyReason } from "./authorize.ts";
 import { classifyRequest, type EdgeRequest, EdgeRequestError, type RequestDeps } from "./edge_request.ts";
@@ -42,6 +42,7 @@ export type EdgeRequestHandler = (node: string, message: Message) => Promise<Mes
 
 export function createEdgeRequestHandler(o: EdgeRequestOptions): EdgeRequestHandler {
   const log = o.deps.log;
+  const handleApplication = createApplicationHandler(o.deps, o.view, o.denied);
   return async (node, message) => {
     const { operation, resource } = message.route;
     // A reply is never answered; acks and keepalives are the hub's.
@@ -72,7 +73,7 @@ export function createEdgeRequestHandler(o: EdgeRequestOptions): EdgeRequestHand
       });
     }
     if (request.kind === "application") {
-      return await handleApplication(o.deps, o.view, o.denied, node, message);
+      return await handleApplication(node, message);
     }
     try {
       const decision = authorize(node, request, message.content, o.view);
