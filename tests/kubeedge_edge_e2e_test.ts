@@ -2,10 +2,11 @@
 // KubeEdge's source by tests/kubeedge/build.sh, its own kubelet inside) joins kedge's cloudcore with a token
 // from `cloudcore gettoken`, becomes a Ready node with its Lease, runs a Deployment's pod with a ConfigMap
 // volume, a Secret in its environment and the projected service-account token every pod gets by default
-// (a TokenRequest through kedge's cloud), reports status, answers kubectl logs, exec and a node proxy GET
-// through its edgestream tunnel to kedge's cloud, keeps the pod through 60 s without its cloud, is Ready
-// again after, and finishes the pod's deletion. Skipped, with the build script's one-line reason,
-// where no KubeEdge source snapshot exists.
+// (a TokenRequest through kedge's cloud), lists Services through its MetaServer (an Application kedge's
+// cloud answers for the pod's namespace and refuses for another), reports status, answers kubectl logs,
+// exec and a node proxy GET through its edgestream tunnel to kedge's cloud, keeps the pod through 60 s
+// without its cloud, is Ready again after, and finishes the pod's deletion. Skipped, with the build
+// script's one-line reason, where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
