@@ -20,7 +20,7 @@ export const APPLICATION_GROUP = "dynamiccontroller";
 export const APPLICATION_REQUEST_RESOURCE = "null";
 export const APPLICATION_REQUEST_OPERATION = "null";
 export const APPLICATION_RESPONSE_OPERATION = "applicationResponse";
-/** What upstream's BuildResource(node, "ignore", "Application", "ignore") is on the wire, without its node prefix. */
+/** Upstream's BuildResource(node, "ignore", "Application", "ignore") on the wire (no node prefix). */
 export const APPLICATION_RESPONSE_RESOURCE = "ignore/Application/ignore";
 /** The resource of the MetaServer's watch-application sync, which this project does not serve. */
 export const WATCH_APP_SYNC_RESOURCE = "watchapp/sync";
