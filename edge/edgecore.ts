@@ -16,6 +16,7 @@ import { reportHoldings } from "./meta/resync.ts";
 import { StoreObjects } from "./meta/store_objects.ts";
 import { objectUpdateFromPatchReply } from "./meta/patch_replies.ts";
 import { objectFetcher } from "./meta/object_query.ts";
+import { ServiceLister } from "./meta/service_lister.ts";
 import { PodEventUplink } from "./meta/pod_events.ts";
 import { ServiceAccountTokens } from "./meta/service_account_tokens.ts";
 import { UpstreamSender } from "./meta/upstream.ts";
@@ -88,6 +89,9 @@ export async function startEdgeCore(
       signal: lifetime,
     });
     closers.push(() => hub.close());
+    const services = new ServiceLister(store.database, log.child({ module: "services" }));
+    services.connect(hub, nodeName);
+    objects.serviceLister = services;
     let storeCloudObject = (_message: Message): void => {};
     const upstream = new UpstreamSender(store, hub, log.child({ module: "upstream" }), (request, object) => {
       const update = objectUpdateFromPatchReply(store, request, object);

@@ -2,13 +2,14 @@
 // KubeEdge's source by tests/kubeedge/build.sh, its own kubelet inside) joins kedge's cloudcore with a token
 // from `cloudcore gettoken`, becomes a Ready node with its Lease, runs a Deployment's pod with a ConfigMap
 // volume, a Secret in its environment and the projected service-account token every pod gets by default
-// (a TokenRequest through kedge's cloud), reports status, answers kubectl logs, exec and a node proxy GET
-// through its edgestream tunnel to kedge's cloud, keeps the pod through 60 s without its cloud, is Ready
-// again after, and finishes the pod's deletion. Skipped, with the build script's one-line reason,
-// where no KubeEdge source snapshot exists.
+// (a TokenRequest through kedge's cloud), lists Services through its MetaServer (an Application kedge's
+// cloud answers for the pod's namespace and refuses for another), reports status, answers kubectl logs,
+// exec and a node proxy GET through its edgestream tunnel to kedge's cloud, keeps the pod through 60 s
+// without its cloud, is Ready again after, and finishes the pod's deletion. Skipped, with the build
+// script's one-line reason, where no KubeEdge source snapshot exists.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createRunDir, startControlPlane } from "./cluster/mod.ts";
+import { createRunDir, freePort, startControlPlane } from "./cluster/mod.ts";
 import { startTestRuntime } from "./containerd/mod.ts";
 import { exec, waitFor } from "./containerd/pod_helpers.ts";
 import { createCriClient } from "../edge/cri/mod.ts";
@@ -52,8 +53,15 @@ Deno.test({
       let cloud = await startCloud(run, cp, { cloudStream });
       stops.push(() => cloud.stop());
       const token = await getToken(cloud);
+      const metaServerPort = freePort();
       const edge = await startKubeEdgeEdge(run, bins, { ...cloud.ports, token }, rt, NODE, {
         overrides: (m, dir) => {
+          // KubeEdge's MetaServer (plain HTTP without its RequireAuthorization feature gate), whose reads of
+          // what the edge does not hold go to the cloud as Applications.
+          m.metaManager = {
+            ...m.metaManager,
+            metaServer: { enable: true, server: `127.0.0.1:${metaServerPort}` },
+          };
           // KubeEdge's edgestream dials kedge's tunnel port with the edge's node certificate.
           m.edgeStream = {
             ...m.edgeStream,
@@ -159,6 +167,30 @@ spec:
           // The token KubeEdge's kubelet asked kedge's cloud for: the apiserver says whose it is and which pod holds it.
           const pod = (await appPod())!.metadata.name;
           await assertPodToken(kubectl, cri, running.id, { namespace: "default", name: pod });
+        },
+      );
+
+      await t.step(
+        "KubeEdge's MetaServer lists Services through kedge's cloud: its pod's namespace only",
+        async () => {
+          const services = async (namespace: string) => {
+            const res = await fetch(
+              `http://127.0.0.1:${metaServerPort}/api/v1/namespaces/${namespace}/services`,
+            );
+            assert.equal(res.status, 200, await res.clone().text());
+            const list = await res.json();
+            return (list.items as { metadata: { name: string } }[]).map((s) => s.metadata.name);
+          };
+          assert.deepEqual(await services("default"), ["kubernetes"]);
+          // No pod of the node in kube-system: kedge's cloud refuses, and the MetaServer answers from its store.
+          const denied = async () =>
+            await metric(
+              cloud.ports.metrics,
+              'kedge_cloud_denied_requests_total{operation="application",reason="no_pod_in_namespace"}',
+            ) ?? 0;
+          const before = await denied();
+          assert.deepEqual(await services("kube-system"), []);
+          assert.equal(await denied(), before + 1);
         },
       );
 

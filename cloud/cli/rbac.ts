@@ -36,6 +36,8 @@ export const CLOUDCORE_RULES: readonly PolicyRule[] = [
   { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "update"] },
   // controllers/informers.ts (sent to edges), certs/ (casecret, cloudcoresecret, tokensecret)
   { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "update"] },
+  // controllers/application_requests.ts (edges read the Services of their pods' namespaces, on request)
+  { apiGroups: [""], resources: ["services"], verbs: ["get", "list"] },
   // controllers/token_requests.ts (projected service-account tokens of edge pods, bound to the pod)
   { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
   // controllers/event_requests.ts (events reported by edges)

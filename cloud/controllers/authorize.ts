@@ -20,6 +20,7 @@ export type DenyReason =
   | "event_not_own_object"
   | "body_mismatch"
   | "token_not_bound"
+  | "no_pod_in_namespace"
   | "unsupported";
 
 export type Decision =
@@ -32,6 +33,8 @@ export interface AuthorizationView {
   pod(namespace: string, name: string): { node?: string; uid?: string; serviceAccount?: string } | undefined;
   /** True while a pod bound to edge node `node` refers to the object. */
   references(node: string, key: ReferenceKey): boolean;
+  /** True while a pod of namespace `namespace` is bound to node `node`. */
+  hasPodIn(node: string, namespace: string): boolean;
 }
 
 const ALLOW: Decision = { allowed: true };
@@ -94,6 +97,25 @@ export function authorize(
           `no pod bound to node ${node} refers to ${request.type} ${request.namespace}/${request.name}`,
         );
   }
+}
+
+/**
+ * Reading Services (get or list in one namespace): the master Service default/kubernetes always (the kubelet
+ * sets its variables in every pod), otherwise only in a namespace where a pod is bound to the node. Stricter
+ * than Kubernetes: the node authorizer has no opinion on Services and RBAC's system:node role lets a kubelet
+ * get, list and watch every Service of the cluster (it lists them all for these variables); an edge is less
+ * trusted, and needs no more than the Services of its pods' namespaces.
+ */
+export function authorizeServiceRead(
+  node: string,
+  namespace: string,
+  name: string,
+  view: AuthorizationView,
+): Decision {
+  if (namespace === "default" && name === "kubernetes") return ALLOW;
+  return view.hasPodIn(node, namespace)
+    ? ALLOW
+    : deny("no_pod_in_namespace", `no pod bound to node ${node} is in namespace ${namespace}`);
 }
 
 /** The body's metadata, where present, names the same object as the resource. */

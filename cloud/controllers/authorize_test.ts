@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type AuthorizationView, authorize } from "./authorize.ts";
+import { type AuthorizationView, authorize, authorizeServiceRead } from "./authorize.ts";
 import { EdgeRequestError } from "./edge_request.ts";
 
 const view: AuthorizationView = {
@@ -12,6 +12,7 @@ const view: AuthorizationView = {
     ? { node: "b", uid: "u-theirs" }
     : undefined),
   references: (node, key) => node === "a" && key === "secret/ns/used",
+  hasPodIn: (node, namespace) => node === "a" && namespace === "ns",
 };
 const reason = (d: ReturnType<typeof authorize>) => (d.allowed ? "allowed" : d.reason);
 
@@ -106,4 +107,14 @@ Deno.test("a node gets tokens only for a service account its own pod runs as, bo
     () => authorize("a", { kind: "serviceAccountToken", namespace: "ns", name: "robot" }, "[]", view),
     EdgeRequestError,
   );
+});
+
+Deno.test("a node may read Services of its pods' namespaces and the master Service default/kubernetes", () => {
+  assert.equal(reason(authorizeServiceRead("a", "ns", "", view)), "allowed");
+  assert.equal(reason(authorizeServiceRead("a", "ns", "web", view)), "allowed");
+  assert.equal(reason(authorizeServiceRead("a", "default", "kubernetes", view)), "allowed");
+  assert.equal(reason(authorizeServiceRead("b", "default", "kubernetes", view)), "allowed");
+  assert.equal(reason(authorizeServiceRead("a", "default", "", view)), "no_pod_in_namespace");
+  assert.equal(reason(authorizeServiceRead("a", "default", "other", view)), "no_pod_in_namespace");
+  assert.equal(reason(authorizeServiceRead("b", "ns", "", view)), "no_pod_in_namespace");
 });

@@ -121,6 +121,7 @@ export function createEdgeControllers(options: EdgeControllersOptions): EdgeCont
       };
     },
     references: (node, key) => index.references(node, key),
+    hasPodIn: (node, namespace) => index.hasPodIn(node, namespace),
   };
   const handleEdgeRequest = createEdgeRequestHandler({
     deps: {

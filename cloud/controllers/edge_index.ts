@@ -64,6 +64,14 @@ export class EdgeIndex {
     return entries;
   }
 
+  /** True while a pod of `namespace` is bound to `node`: O(pods of the node). */
+  hasPodIn(node: string, namespace: string): boolean {
+    for (const key of this.#podsByNode.get(node) ?? []) {
+      if (this.#pods.get(key)?.pod.metadata?.namespace === namespace) return true;
+    }
+    return false;
+  }
+
   /** Records a bound pod; returns the entry it replaced. Reference counts are the caller's (see addRefs). */
   setPod(key: ObjectKey, entry: PodEntry): PodEntry | undefined {
     const previous = this.removePod(key);

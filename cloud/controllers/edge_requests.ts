@@ -5,7 +5,14 @@
  */
 import type { Logger } from "../../lib/log.ts";
 import type { Counter } from "../../lib/metrics.ts";
-import { isKnownOperation, type Message, newMessage, utf8ByteLength } from "../../lib/protocol/mod.ts";
+import {
+  isApplicationRequest,
+  isKnownOperation,
+  type Message,
+  newMessage,
+  utf8ByteLength,
+} from "../../lib/protocol/mod.ts";
+import { createApplicationHandler } from "./application_requests.ts";
 import { apiFailureStatus } from "./api_calls.ts";
 import { type AuthorizationView, authorize, type DenyReason } from "./authorize.ts";
 import { classifyRequest, type EdgeRequest, EdgeRequestError, type RequestDeps } from "./edge_request.ts";
@@ -35,12 +42,15 @@ export type EdgeRequestHandler = (node: string, message: Message) => Promise<Mes
 
 export function createEdgeRequestHandler(o: EdgeRequestOptions): EdgeRequestHandler {
   const log = o.deps.log;
+  const handleApplication = createApplicationHandler(o.deps, o.view, o.denied);
   return async (node, message) => {
     const { operation, resource } = message.route;
     // A reply is never answered; acks and keepalives are the hub's.
     if (operation === "response" || operation === "error") return undefined;
     const fields = { node, operation: label(operation), resource: resource.slice(0, 300) };
-    const request = classifyRequest(message);
+    const request = isApplicationRequest(message)
+      ? { kind: "application" as const }
+      : classifyRequest(message);
     if (!request) {
       return deny(log, o.denied, message, fields, "unsupported", "the cloud serves no such request");
     }
@@ -61,6 +71,9 @@ export function createEdgeRequestHandler(o: EdgeRequestOptions): EdgeRequestHand
         reason: "ServiceUnavailable",
         message: `Cannot ${fields.operation} ${fields.resource}: cloudcore is stopping`,
       });
+    }
+    if (request.kind === "application") {
+      return await handleApplication(node, message);
     }
     try {
       const decision = authorize(node, request, message.content, o.view);

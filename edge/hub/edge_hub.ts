@@ -8,6 +8,7 @@ import { WebSocket } from "ws";
 import type { Logger } from "../../lib/log.ts";
 import {
   ackOf,
+  APPLICATION_RESPONSE_OPERATION,
   decode,
   encode,
   keepaliveMessage,
@@ -298,7 +299,10 @@ class EdgeHubClient implements EdgeHub {
       return;
     }
     const parent = message.header.parent_msg_id;
-    if ((operation === "response" || operation === "error") && parent !== undefined) {
+    // An answer to a MetaServer Application comes back with its own operation (lib/protocol/application.ts).
+    const isReply = operation === "response" || operation === "error" ||
+      operation === APPLICATION_RESPONSE_OPERATION;
+    if (isReply && parent !== undefined) {
       if (!this.#pending.resolve(parent, message)) this.#log.debug("unmatched reply", { parentId: parent });
       return;
     }

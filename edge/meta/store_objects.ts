@@ -11,10 +11,12 @@ import {
   type PodSource,
   type PodUpdate,
   type SecretData,
+  type ServiceInfo,
 } from "../pods/mod.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ObjectFetcher } from "./object_query.ts";
 import type { ServiceAccountTokens } from "./service_account_tokens.ts";
+import type { ServiceLister } from "./service_lister.ts";
 
 export type ChangeOp = "upsert" | "delete";
 
@@ -24,6 +26,7 @@ export class StoreObjects implements PodSource, ObjectLookup {
   readonly #listeners = new Set<(kind: ObjectKind, namespace: string, name: string) => void>();
   #fetch?: ObjectFetcher;
   #tokens?: ServiceAccountTokens;
+  #services?: ServiceLister;
 
   constructor(private readonly store: EdgeStore, private readonly log: Logger) {}
 
@@ -42,6 +45,15 @@ export class StoreObjects implements PodSource, ObjectLookup {
   /** Where service-account tokens come from (edgecore sets it once its hub exists). */
   set tokens(tokens: ServiceAccountTokens) {
     this.#tokens = tokens;
+  }
+
+  /** Where the Services for containers' service variables come from (edgecore sets it). */
+  set serviceLister(lister: ServiceLister) {
+    this.#services = lister;
+  }
+
+  services(namespace: string, enableServiceLinks: boolean): Promise<readonly ServiceInfo[]> {
+    return this.#services?.services(namespace, enableServiceLinks) ?? Promise.resolve([]);
   }
 
   serviceAccountToken(request: BoundTokenRequest): Promise<{ token: string } | undefined> {

@@ -29,6 +29,7 @@ import type { ContainerSpec, PodSpec } from "./pod_schema.ts";
 import { namespaceOptionsOf } from "./pod_namespaces.ts";
 import { parseQuantity } from "./quantity.ts";
 import { ConfigError } from "./env.ts";
+import { serviceEnvVars } from "./service_env.ts";
 import { resolveSubPath, subPathOf } from "./sub_path.ts";
 import type { VolumePaths } from "./volumes.ts";
 
@@ -66,7 +67,9 @@ export interface ContainerConfigInput {
 
 export async function buildContainerConfig(input: ContainerConfigInput): Promise<ContainerConfig> {
   const { ctx, spec } = input;
-  const envs = await resolveEnv(ctx, spec, input.objects);
+  const links = ctx.pod.spec.enableServiceLinks !== false;
+  const services = await input.objects.services?.(ctx.namespace, links) ?? [];
+  const envs = await resolveEnv(ctx, spec, input.objects, serviceEnvVars(services, ctx.namespace, links));
   const vars = new Map(envs.map((e) => [e.key, e.value]));
   return {
     metadata: { name: spec.name, attempt: input.attempt },

@@ -1,4 +1,8 @@
-/** A container's environment: literal values, ConfigMap/Secret keys, the downward API, $(VAR) expansion. */
+/**
+ * A container's environment: literal values, ConfigMap/Secret keys, the downward API, $(VAR) expansion, and
+ * the service variables (service_env.ts) under everything the container sets itself, as the kubelet's
+ * makeEnvironmentVariables orders them.
+ */
 import { fieldValue, type PodContext } from "./field_ref.ts";
 import { configMapBytes, type ObjectLookup, secretBytes } from "./objects.ts";
 import type { ContainerSpec } from "./pod_schema.ts";
@@ -13,6 +17,8 @@ export async function resolveEnv(
   ctx: PodContext,
   container: ContainerSpec,
   objects: ObjectLookup,
+  /** The service variables (service_env.ts): $(VAR) in env values sees them; the container's own win. */
+  serviceEnv: ReadonlyMap<string, string> = new Map(),
 ): Promise<{ key: string; value: string }[]> {
   const out = new Map<string, string>();
   const decoder = new TextDecoder();
@@ -39,7 +45,7 @@ export async function resolveEnv(
   for (const env of container.env ?? []) {
     const from = env.valueFrom;
     if (!from) {
-      out.set(env.name, expand(env.value ?? "", out));
+      out.set(env.name, expand(env.value ?? "", out, serviceEnv));
     } else if (from.configMapKeyRef) {
       const { name = "", key, optional } = from.configMapKeyRef;
       const cm = await objects.configMap(ctx.namespace, name);
@@ -70,13 +76,23 @@ export async function resolveEnv(
       }
     }
   }
-  return [...out].map(([key, value]) => ({ key, value }));
+  const result = [...out].map(([key, value]) => ({ key, value }));
+  for (const [key, value] of serviceEnv) if (!out.has(key)) result.push({ key, value });
+  return result;
 }
 
-/** Expands `$(NAME)` from `vars` as the kubelet does; `$$(NAME)` stays literal `$(NAME)`. */
-export function expand(text: string, vars: Map<string, string>): string {
+/**
+ * Expands `$(NAME)` from `vars`, then `fallback`, as the kubelet does (MappingFuncFor(tmpEnv, serviceEnv));
+ * `$$(NAME)` stays literal `$(NAME)`.
+ */
+export function expand(
+  text: string,
+  vars: ReadonlyMap<string, string>,
+  fallback?: ReadonlyMap<string, string>,
+): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
     if (match === "$$") return "$";
-    return name !== undefined && vars.has(name) ? vars.get(name) ?? "" : match;
+    if (name === undefined) return match;
+    return vars.get(name) ?? fallback?.get(name) ?? match;
   });
 }

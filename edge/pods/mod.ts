@@ -9,6 +9,7 @@ export { staticPodSource, type StaticPodSourceOptions } from "./static_source.ts
 export type { PodStatusSink } from "./status_manager.ts";
 export type { BoundTokenRequest, ConfigMapData, ObjectKind, ObjectLookup, SecretData } from "./objects.ts";
 export { NO_OBJECTS } from "./objects.ts";
+export { type ServiceInfo, serviceInfoOf } from "./service_env.ts";
 export { parsePod, type Pod, PodSchema } from "./pod_schema.ts";
 export type * from "./status_types.ts";
 export type { GcOptions, GcReport } from "./gc.ts";

@@ -2,6 +2,7 @@
  * How the pod manager reads ConfigMaps and Secrets for volumes and env. edgecore wires one backed by its
  * store; tests pass a map. `watch` lets the manager rewrite volume files when an object changes.
  */
+import type { ServiceInfo } from "./service_env.ts";
 
 export interface ConfigMapData {
   data?: Record<string, string>;
@@ -33,6 +34,11 @@ export interface ObjectLookup {
   secret(namespace: string, name: string): Promise<SecretData | undefined>;
   /** The token for a projected serviceAccountToken source, or undefined when none can be had now. */
   serviceAccountToken?(request: BoundTokenRequest): Promise<{ readonly token: string } | undefined>;
+  /**
+   * The Services whose variables a container of a pod in `namespace` gets (service_env.ts): the namespace's
+   * when `enableServiceLinks`, and default/kubernetes. Never throws: what cannot be had now is left out.
+   */
+  services?(namespace: string, enableServiceLinks: boolean): Promise<readonly ServiceInfo[]>;
   /** Calls `listener` when an object may have changed; returns a function that stops the calls. */
   watch?(listener: (kind: ObjectKind, namespace: string, name: string) => void): () => void;
 }

@@ -179,6 +179,7 @@ export const PodSchema = v.object({
     activeDeadlineSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     terminationGracePeriodSeconds: v.optional(v.nullable(v.number())),
     hostNetwork: optBool,
+    enableServiceLinks: optBool,
     hostPID: optBool,
     hostIPC: optBool,
     shareProcessNamespace: optBool,

@@ -62,6 +62,15 @@ const MIGRATIONS: string[] = [
      info TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  // The Services the cloud last named for pods' service environment variables (edge/meta/service_lister.ts),
+  // kept apart from meta: they are answers to the edge's own questions, not deliveries the resync reconciles.
+  `CREATE TABLE service (
+     namespace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     value TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, name)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -115,6 +124,7 @@ const JSON_COLUMNS = [
   ["device_twin", "twin"],
   ["twin_report", "twin"],
   ["dmi_mapper", "info"],
+  ["service", "value"],
 ] as const;
 
 function applyMigrations(db: DatabaseSync, current: number): void {

@@ -86,3 +86,21 @@ export {
   SERVICEBUS_START,
   SERVICEBUS_STOP,
 } from "./http_wire.ts";
+export {
+  type Application,
+  APPLICATION_GROUP,
+  APPLICATION_REQUEST_OPERATION,
+  APPLICATION_REQUEST_RESOURCE,
+  APPLICATION_RESPONSE_OPERATION,
+  APPLICATION_RESPONSE_RESOURCE,
+  APPLICATION_SOURCE,
+  applicationKey,
+  type ApplicationOutcome,
+  applicationOutcome,
+  applicationRequest,
+  applicationResponse,
+  isApplicationRequest,
+  parseApplicationKey,
+  type ParsedKey,
+  readApplication,
+} from "./application.ts";

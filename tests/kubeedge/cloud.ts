@@ -79,6 +79,8 @@ export async function startKubeEdgeCloud(
   bins: KubeEdgeBinaries,
   options: {
     deviceController?: boolean;
+    /** KubeEdge's dynamicController (off by default, as keadm leaves it): answers MetaServer Applications. */
+    dynamicController?: boolean;
     router?: { port: number; restTimeout?: number };
     stream?: KubeEdgeStreamOptions;
   } = {},
@@ -114,7 +116,7 @@ export async function startKubeEdgeCloud(
       edgeController: { enable: true },
       syncController: { enable: true },
       deviceController: { enable: options.deviceController ?? false },
-      dynamicController: { enable: false },
+      dynamicController: { enable: options.dynamicController ?? false },
       taskManager: { enable: false },
       router: options.router
         ? {
