@@ -61,7 +61,11 @@ export function unaryChannel(options: UnaryChannelOptions): UnaryChannel {
       const body = new Uint8Array(HEADER_BYTES + request.length);
       new DataView(body.buffer).setUint32(1, request.length);
       body.set(request, HEADER_BYTES);
-      const signal = AbortSignal.timeout(timeoutMs);
+      // A timer cleared when the call ends: AbortSignal.timeout would keep the signal, and through it the
+      // request and its reply buffers, alive for the whole deadline (2 minutes by default) after every call.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), timeoutMs);
+      const signal = deadline.signal;
       try {
         const response = await fetch(`http://localhost${path}`, {
           method: "POST",
@@ -98,6 +102,8 @@ export function unaryChannel(options: UnaryChannelOptions): UnaryChannel {
         }
         // Connect failures, resets and GOAWAY: the runtime is not there (now); callers retry on this code.
         throw new GrpcCallError(GRPC_CODE.UNAVAILABLE, (error as Error).message, { cause: error });
+      } finally {
+        clearTimeout(timer);
       }
     },
     close() {
