@@ -9,17 +9,31 @@
  * - Encoding leaves out zero values and null/undefined (proto3), takes enums by name or number and packs
  *   repeated scalars. A value of the wrong kind throws ("Cannot encode ...").
  */
+import {
+  type DecodeField,
+  decodeMessage,
+  type DecodePlan,
+  Kind,
+  Reader,
+  type ValueType,
+  zeroOf,
+} from "./proto_decode.ts";
 import type { JsonField, JsonNested, ProtoJson } from "./proto_json.ts";
 
 type Scalar = "string" | "bytes" | "bool" | "int32" | "int64" | "uint32" | "uint64";
 const SCALARS = new Set<string>(["string", "bytes", "bool", "int32", "int64", "uint32", "uint64"]);
+const SCALAR_KINDS: Record<string, Kind> = {
+  string: Kind.String,
+  bytes: Kind.Bytes,
+  bool: Kind.Bool,
+  int32: Kind.Int32,
+  uint32: Kind.Uint32,
+  int64: Kind.Int64,
+  uint64: Kind.Uint64,
+};
 const VARINT = 0;
-const FIXED64 = 1;
 const LENGTH = 2;
-const FIXED32 = 5;
-const NO_BYTES = new Uint8Array(0);
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 interface Field {
   readonly name: string;
@@ -33,15 +47,22 @@ interface Field {
 
 type Values = { readonly names: Record<number, string>; readonly numbers: Record<string, number> };
 
+/** A message's fields, and the same by field number for decoding. */
+interface Plan {
+  readonly fields: Field[];
+  readonly byId: (Field | undefined)[];
+}
+
 export class ProtoCodec {
-  readonly #messages = new Map<string, Field[]>();
+  readonly #messages = new Map<string, Plan>();
   readonly #enums = new Map<string, Values>();
+  readonly #decodePlans = new Map<string, DecodePlan>();
 
   constructor(descriptor: ProtoJson) {
     const walk = (nested: Record<string, JsonNested>) => {
       for (const [name, type] of Object.entries(nested)) {
         if ("nested" in type) walk(type.nested);
-        else if ("fields" in type) this.#messages.set(name, fieldsOf(type.fields));
+        else if ("fields" in type) this.#messages.set(name, planOf(type.fields));
         else if ("values" in type) {
           const names: Record<number, string> = {};
           for (const [k, v] of Object.entries(type.values)) names[v] ??= k;
@@ -50,22 +71,51 @@ export class ProtoCodec {
       }
     };
     walk(descriptor.nested);
+    for (const name of this.#messages.keys()) this.#decodePlans.set(name, { fields: [], byId: [] });
+    for (const [name, plan] of this.#messages) {
+      const decodePlan = this.#decodePlans.get(name)!;
+      for (const field of plan.fields) {
+        const value = this.#valueType(field.type);
+        const key = field.keyType ? this.#valueType(field.keyType) : undefined;
+        const decodeField: DecodeField = {
+          name: field.name,
+          repeated: field.repeated,
+          value,
+          ...(key ? { key } : {}),
+          zero: zeroOf(value),
+        };
+        decodePlan.fields.push(decodeField);
+        decodePlan.byId[field.id] = decodeField;
+      }
+    }
+  }
+
+  #valueType(type: string): ValueType {
+    const scalar = SCALAR_KINDS[type];
+    if (scalar !== undefined) return { kind: scalar };
+    const values = this.#enums.get(type);
+    if (values) return { kind: Kind.Enum, enumNames: values.names };
+    const plan = this.#decodePlans.get(type);
+    if (!plan) throw new Error(`Cannot use type ${type}: not in the descriptor`);
+    return { kind: Kind.Message, plan };
   }
 
   encode(message: string, value: Record<string, unknown>): Uint8Array {
     const out = new Writer();
-    this.#encodeInto(out, this.#fields(message), value, message);
+    this.#encodeInto(out, this.#plan(message).fields, value, message);
     return out.finish();
   }
 
   decode<T = Record<string, unknown>>(message: string, bytes: Uint8Array): T {
-    return this.#decode(message, new Reader(bytes, 0, bytes.length)) as T;
+    const plan = this.#decodePlans.get(message);
+    if (!plan) throw new Error(`Cannot use message ${message}: not in the descriptor`);
+    return decodeMessage(plan, new Reader(bytes), bytes.length) as T;
   }
 
-  #fields(message: string): Field[] {
-    const fields = this.#messages.get(message);
-    if (!fields) throw new Error(`Cannot use message ${message}: not in the descriptor`);
-    return fields;
+  #plan(message: string): Plan {
+    const plan = this.#messages.get(message);
+    if (!plan) throw new Error(`Cannot use message ${message}: not in the descriptor`);
+    return plan;
   }
 
   #encodeInto(out: Writer, fields: Field[], value: Record<string, unknown>, where: string): void {
@@ -109,7 +159,7 @@ export class ProtoCodec {
     } else {
       if (typeof v !== "object" || v === null) throw new TypeError(`Cannot encode ${at}: an object expected`);
       const inner = new Writer();
-      this.#encodeInto(inner, this.#fields(type), v as Record<string, unknown>, type);
+      this.#encodeInto(inner, this.#plan(type).fields, v as Record<string, unknown>, type);
       out.bytes(id, inner.finish());
     }
   }
@@ -135,97 +185,19 @@ export class ProtoCodec {
     }
     return n;
   }
-
-  #decode(message: string, r: Reader): Record<string, unknown> {
-    const fields = this.#fields(message);
-    const object: Record<string, unknown> = {};
-    const byId = new Map<number, Field>();
-    for (const field of fields) {
-      byId.set(field.id, field);
-      object[field.name] = field.keyType ? {} : field.repeated ? [] : this.#zero(field.type);
-    }
-    while (r.pos < r.end) {
-      const key = r.uint32();
-      const id = key >>> 3;
-      const wire = key & 7;
-      const field = byId.get(id);
-      if (!field) {
-        r.skip(wire);
-        continue;
-      }
-      if (field.keyType) {
-        const entry = r.sub();
-        let k: unknown = this.#zero(field.keyType);
-        let v: unknown = this.#zero(field.type);
-        while (entry.pos < entry.end) {
-          const entryKey = entry.uint32();
-          if (entryKey >>> 3 === 1) k = this.#decodeValue(field.keyType, entryKey & 7, entry);
-          else if (entryKey >>> 3 === 2) v = this.#decodeValue(field.type, entryKey & 7, entry);
-          else entry.skip(entryKey & 7);
-        }
-        (object[field.name] as Record<string, unknown>)[String(k)] = v;
-      } else if (field.repeated) {
-        const list = object[field.name] as unknown[];
-        if (wire === LENGTH && isPackable(field.type, this.#enums)) {
-          const packed = r.sub();
-          while (packed.pos < packed.end) list.push(this.#decodeValue(field.type, VARINT, packed));
-        } else list.push(this.#decodeValue(field.type, wire, r));
-      } else object[field.name] = this.#decodeValue(field.type, wire, r);
-    }
-    return object;
-  }
-
-  #decodeValue(type: string, wire: number, r: Reader): unknown {
-    if (type === "string" || type === "bytes" || !(SCALARS.has(type) || this.#enums.has(type))) {
-      if (wire !== LENGTH) throw new Error(`Cannot decode a ${type}: wire type ${wire}`);
-      if (type === "bytes") return r.bytes().slice();
-      if (type === "string") return decoder.decode(r.bytes());
-      return this.#decode(type, r.sub());
-    }
-    if (wire !== VARINT) throw new Error(`Cannot decode a ${type}: wire type ${wire}`);
-    const [lo, hi] = r.varint();
-    switch (type as Scalar) {
-      case "bool":
-        return lo !== 0 || hi !== 0;
-      case "int32":
-        return lo | 0;
-      case "uint32":
-        return lo;
-      case "uint64":
-        return hi * 2 ** 32 + lo;
-      case "int64":
-        return hi < 0x80000000
-          ? hi * 2 ** 32 + lo
-          : Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
-    }
-    const n = lo | 0;
-    return this.#enums.get(type)?.names[n] ?? n;
-  }
-
-  #zero(type: string): unknown {
-    switch (type) {
-      case "string":
-        return "";
-      case "bytes":
-        return NO_BYTES;
-      case "bool":
-        return false;
-    }
-    if (SCALARS.has(type)) return 0;
-    const values = this.#enums.get(type);
-    if (values) return values.names[0] ?? 0;
-    return null;
-  }
 }
 
-function fieldsOf(fields: Record<string, JsonField>): Field[] {
-  return Object.entries(fields).map(([name, f]) => ({
+function planOf(json: Record<string, JsonField>): Plan {
+  const fields: Field[] = Object.entries(json).map(([name, f]) => ({
     name,
     id: f.id,
     repeated: f.rule === "repeated",
     type: shortName(f.type),
     ...(f.keyType ? { keyType: f.keyType } : {}),
   }));
+  const byId: (Field | undefined)[] = [];
+  for (const field of fields) byId[field.id] = field;
+  return { fields, byId };
 }
 
 function shortName(type: string): string {
@@ -280,53 +252,5 @@ class Writer {
 
   finish(): Uint8Array {
     return this.#buf.subarray(0, this.#pos);
-  }
-}
-
-class Reader {
-  constructor(readonly buf: Uint8Array, public pos: number, readonly end: number) {}
-
-  /** The varint's low and high 32 bits, both unsigned. */
-  varint(): [number, number] {
-    let lo = 0;
-    let hi = 0;
-    for (let shift = 0; shift < 70; shift += 7) {
-      if (this.pos >= this.end) throw new Error("Cannot decode protobuf: truncated varint");
-      const b = this.buf[this.pos++]!;
-      const bits = b & 0x7f;
-      if (shift < 32) {
-        lo |= bits << shift;
-        if (shift === 28) hi |= bits >>> 4;
-      } else hi |= bits << (shift - 32);
-      if (b < 0x80) return [lo >>> 0, hi >>> 0];
-    }
-    throw new Error("Cannot decode protobuf: varint longer than 10 bytes");
-  }
-
-  uint32(): number {
-    return this.varint()[0];
-  }
-
-  bytes(): Uint8Array {
-    const length = this.uint32();
-    if (length > this.end - this.pos) throw new Error("Cannot decode protobuf: field past the end");
-    const start = this.pos;
-    this.pos += length;
-    return this.buf.subarray(start, this.pos);
-  }
-
-  sub(): Reader {
-    const inner = this.bytes();
-    return new Reader(this.buf, inner.byteOffset - this.buf.byteOffset, this.pos);
-  }
-
-  skip(wire: number): void {
-    if (wire === VARINT) this.varint();
-    else if (wire === LENGTH) this.bytes();
-    else if (wire === FIXED64 || wire === FIXED32) {
-      const n = wire === FIXED64 ? 8 : 4;
-      if (n > this.end - this.pos) throw new Error("Cannot decode protobuf: field past the end");
-      this.pos += n;
-    } else throw new Error(`Cannot decode protobuf: wire type ${wire}`);
   }
 }
