@@ -16,9 +16,10 @@ DENORT_BIN ?=
 # containerd, runc, CNI plugins, busybox-static, umoci and docker-registry: real pods and local images;
 # mosquitto and its clients: the external MQTT broker and real clients in the tests; haproxy: the TCP load
 # balancer in front of cloudcore replicas in the tests; apache2-utils: htpasswd for the test registry that
-# wants a login (imagePullSecrets).
+# wants a login (imagePullSecrets); gcc, make, libc6-dev, bzip2: upstream's busybox for the conformance images
+# (tests/conformance/build_busybox.sh).
 APT_PACKAGES := ca-certificates git systemd containerd runc containernetworking-plugins busybox-static umoci \
-  docker-registry mosquitto mosquitto-clients haproxy apache2-utils
+  docker-registry mosquitto mosquitto-clients haproxy apache2-utils gcc make libc6-dev bzip2
 TARGETS := cloudcore edgecore
 
 .PHONY: help denort deps control-plane kubeedge mapper conformance-suite test test-unit build install demo fmt lint check clean cluster-up cluster-down
