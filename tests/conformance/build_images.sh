@@ -8,12 +8,16 @@
 #   agnhost     busybox's files plus what upstream's Dockerfile adds: /agnhost (entrypoint, cmd pause), the
 #               /agnhost-2 link, /uploads, porter's localhost.crt/key, user 1000 and group 50000; and
 #               /bin/curl, a shell script on busybox wget (images/curl), for the suite's curl commands, and
-#               /bin/bash, busybox sh under that name (images/bash), for its `/bin/bash -c` scripts
+#               /bin/bash, busybox sh under that name (images/bash), for its `/bin/bash -c` scripts, and
+#               /bin/getent, the hosts database from /etc/hosts (images/getent), as Alpine's has getent
 #   pause       tests/containerd's static pause
 #   nonroot     busybox run as user 1234 (upstream's nonroot image: USER 1234)
 #   nonewprivs  busybox plus /usr/local/bin/nnp, setuid root, built from upstream's nnp.go (cmd nnp)
 #   nautilus, kitten  upstream's images exactly: agnhost plus the image's /data.json and jpg, cmd
 #               test-webserver (serves / on port 80), for kubectl's Update Demo
+#   jessie-dnsutils  a stand-in for jessie-dnsutils:1.7 (upstream: Debian jessie with dnsutils and coredns):
+#               busybox with /bin/getent (images/getent) for the /etc/hosts checks of the DNS specs; no dig,
+#               no coredns, no DNS at all (the specs that need cluster DNS are on the skip list)
 #   httpd, httpdnew  stand-ins for httpd:2.4.38-4 and 2.4.39-4 (upstream: the httpd:2.4.3x-alpine images):
 #               busybox's httpd serving /usr/local/apache2/htdocs (index.html "It works!") on port 80 in the
 #               foreground, cmd httpd-foreground (a script, args ignored), workdir /usr/local/apache2, so the
@@ -34,7 +38,7 @@ k8s_src="$(GOFLAGS=-mod=mod "$go" mod download -json "k8s.io/kubernetes@${K8S_VE
 images_src="$k8s_src/test/images"
 [ -f "$images_src/nonewprivs/nnp.go" ] || { echo "Cannot build e2e images: no $images_src/nonewprivs/nnp.go" >&2; exit 1; }
 busybox="$(bash "$here/build_busybox.sh" | tail -1)"
-key="$( { sha256sum "$0" "$here/images/curl" "$here/images/bash" "$bins/agnhost" "$base/index.json" "$busybox" \
+key="$( { sha256sum "$0" "$here/images/curl" "$here/images/bash" "$here/images/getent" "$bins/agnhost" "$base/index.json" "$busybox" \
   "$images_src/nonewprivs/nnp.go" "$images_src"/{nautilus,kitten}/html/* | awk '{print $1}'; } | sha256sum | cut -c1-16)"
 out="$bins/images-$key"
 if [ -f "$out/done" ]; then echo "$out/layout"; exit 0; fi
@@ -58,6 +62,7 @@ install -m 0755 "$bins/agnhost" "$root/agnhost"
 ln -s agnhost "$root/agnhost-2"
 install -m 0755 "$here/images/curl" "$root/bin/curl"
 install -m 0755 "$here/images/bash" "$root/bin/bash"
+install -m 0755 "$here/images/getent" "$root/bin/getent"
 mkdir -p "$root/uploads"
 install -m 0644 "$images_src/agnhost/porter/localhost.crt" "$images_src/agnhost/porter/localhost.key" "$root/"
 printf 'user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\n' >>"$root/etc/passwd"
@@ -86,6 +91,10 @@ for name in nautilus kitten; do
   umoci repack --image "$layout:$name" "$work/$name"
   umoci config --image "$layout:$name" --config.cmd test-webserver
 done
+
+umoci unpack --image "$layout:busybox" "$work/jessie" >/dev/null
+install -m 0755 "$here/images/getent" "$work/jessie/rootfs/bin/getent"
+umoci repack --image "$layout:jessie-dnsutils" "$work/jessie"
 
 # web server stand-ins: tag, version, document root, start script, workdir, PATH, index.html
 webserver() {
