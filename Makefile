@@ -16,9 +16,10 @@ DENORT_BIN ?=
 # containerd, runc, CNI plugins, busybox-static, umoci and docker-registry: real pods and local images;
 # mosquitto and its clients: the external MQTT broker and real clients in the tests; haproxy: the TCP load
 # balancer in front of cloudcore replicas in the tests; apache2-utils: htpasswd for the test registry that
-# wants a login (imagePullSecrets).
+# wants a login (imagePullSecrets); gcc, make, libc6-dev, bzip2: upstream's busybox for the conformance images
+# (tests/conformance/build_busybox.sh).
 APT_PACKAGES := ca-certificates git systemd containerd runc containernetworking-plugins busybox-static umoci \
-  docker-registry mosquitto mosquitto-clients haproxy apache2-utils
+  docker-registry mosquitto mosquitto-clients haproxy apache2-utils gcc make libc6-dev bzip2
 TARGETS := cloudcore edgecore
 
 .PHONY: help denort deps control-plane kubeedge mapper conformance-suite test test-unit build install demo fmt lint check clean cluster-up cluster-down
@@ -90,13 +91,15 @@ soak: deps control-plane ## not in `make test`: control plane, real edgecore, 50
 	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" $(DENO) run --frozen --allow-all bench/soak.ts --minutes $(MINUTES) $(SOAK_ARGS)
 
 CONFORMANCE_MINUTES ?= 60
+# the second run, the rest of [Conformance] (0: none)
+CONFORMANCE_REST_MINUTES ?= 90
 CONFORMANCE_PROCS ?= 4
 CONFORMANCE_ARGS ?=
 .PHONY: conformance
-conformance: deps control-plane conformance-suite ## not in `make test` (14 of its specs are): Kubernetes' e2e [NodeConformance] against one edge node; docs/conformance.md
+conformance: deps control-plane conformance-suite ## not in `make test` (14 of its specs are): Kubernetes' e2e [NodeConformance], then the rest of [Conformance], against one edge node; docs/conformance.md
 	KEDGE_CONTROL_PLANE_DIR="$$(bash tests/cluster/build.sh)" KEDGE_CONFORMANCE_DIR="$$(bash tests/conformance/build.sh)" \
 	  $(DENO) run --frozen --allow-all tests/conformance/run.ts --minutes $(CONFORMANCE_MINUTES) \
-	  --procs $(CONFORMANCE_PROCS) $(CONFORMANCE_ARGS)
+	  --rest-minutes $(CONFORMANCE_REST_MINUTES) --procs $(CONFORMANCE_PROCS) $(CONFORMANCE_ARGS)
 
 cluster-up: deps control-plane ## start the test control plane for a person; kubeconfig in .kedge/kubeconfig
 	@mkdir -p .kedge

@@ -7,7 +7,8 @@ set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 cache_root="${KEDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kedge}"
-out="$cache_root/control-plane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
+# "-stamped": kube-* binaries carry their version (below); the folder before that had none.
+out="$cache_root/control-plane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-stamped"
 bins=(kube-apiserver kube-controller-manager kube-scheduler etcd)
 # kubectl too, only where the machine has none: tests use the machine's kubectl as a user would.
 command -v kubectl >/dev/null 2>&1 || bins+=(kubectl)
@@ -45,6 +46,18 @@ k8s_bins=()
 for b in "${bins[@]}"; do [ "$b" = etcd ] || [ -x "$out/$b" ] || k8s_bins+=("$b"); done
 if [ "${#k8s_bins[@]}" -gt 0 ]; then
   staging="v0.${K8S_VERSION#v1.}"
+  # The version stamps Kubernetes' own build sets (hack/lib/version.sh): without them the binaries
+  # report "v0.0.0-master+$Format:%H$", and /version, discovery and the suite's version checks see
+  # no release. The module proxy gives no commit hash, so gitCommit keeps its default; the build
+  # date is the tag's time from the proxy, so the build stays reproducible.
+  minor="${K8S_VERSION#v1.}"
+  minor="${minor%%.*}"
+  build_date="$("$go" list -m -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\s*"Time": "\(.*\)",\?$/\1/p')"
+  ldflags="-s"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
+  done
   make_module "$work/k8s" k8s.io/kubernetes "$K8S_VERSION" "k8s.io/" "$staging"
   (
     cd "$work/k8s"
@@ -52,7 +65,7 @@ if [ "${#k8s_bins[@]}" -gt 0 ]; then
     "$go" mod tidy >/dev/null 2>&1 || "$go" mod tidy
     for b in "${k8s_bins[@]}"; do
       echo "building $b $K8S_VERSION (minutes on 2 cores)" >&2
-      "$go" build -trimpath -ldflags=-s -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+      "$go" build -trimpath -ldflags="$ldflags" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
       mv "$out/$b.tmp" "$out/$b"
     done
   )

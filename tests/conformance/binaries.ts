@@ -1,6 +1,7 @@
 // Kubernetes' e2e suite and the images its pods pull, from the build scripts beside this file: build.sh
 // (e2e.test, ginkgo, agnhost from the Go module k8s.io/kubernetes, cached by version) and build_images.sh (the
-// OCI layout of agnhost, busybox, pause, nonroot, nonewprivs, cached by its inputs). A second call builds
+// OCI layout of agnhost, busybox, pause, nonroot, nonewprivs, nautilus, kitten and the jessie-dnsutils,
+// httpd and nginx stand-ins, cached by its inputs). A second call builds
 // nothing. Exit 3 from either script means a source is not available here: `missing` carries its one line.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +24,13 @@ export const SUITE_IMAGES = [
   ["nonroot", "e2e-test-images/nonroot", "1.4"],
   ["nonewprivs", "e2e-test-images/nonewprivs", "1.3"],
   ["pause", "pause", "3.10.1"],
+  ["nautilus", "e2e-test-images/nautilus", "1.7"],
+  ["kitten", "e2e-test-images/kitten", "1.7"],
+  ["jessie-dnsutils", "e2e-test-images/jessie-dnsutils", "1.7"],
+  ["httpd", "e2e-test-images/httpd", "2.4.38-4"],
+  ["httpdnew", "e2e-test-images/httpd", "2.4.39-4"],
+  ["nginx", "e2e-test-images/nginx", "1.14-4"],
+  ["nginxnew", "e2e-test-images/nginx", "1.15-4"],
 ] as const;
 
 /** A build script's last stdout line, or its exit code and last stderr line (the reason it gives). */

@@ -19,6 +19,26 @@ export const HOST_IP = Deno.networkInterfaces().find((i) =>
   i.family === "IPv4" && !i.address.startsWith("127.")
 )?.address;
 
+/**
+ * The test apiserver's flags changed for the suite, after the usual ones (the last of a flag wins):
+ * - it advertises the machine's address and listens on all addresses: the address it advertises goes into the
+ *   `kubernetes` Endpoints, which may not be a loopback one (the apiserver's reconciler fails to write
+ *   127.0.0.1 and logs "may not be in the loopback range"), and the suite checks that object
+ *   (EndpointSlice "should have Endpoints and EndpointSlices pointing to API Server");
+ * - watches last as long as in a real cluster (the default 1800 s), not the few seconds the tests use to
+ *   cross watch expiries: the suite's Watchers specs fail on "Watch closed unexpectedly";
+ * - it calls webhooks behind a Service at a ready endpoint's pod IP, not at the Service's cluster IP (there is
+ *   no kube-proxy on this machine): the edge node is this machine, so its pod IPs are routable from here.
+ *   On a real edge they are not (KubeEdge leaves that to edgemesh); here the admission and conversion
+ *   webhook specs then test the node's part: the webhook's pod, its secret and readiness.
+ */
+export const CONFORMANCE_APISERVER_ARGS = [
+  `--advertise-address=${HOST_IP}`,
+  "--bind-address=0.0.0.0",
+  "--min-request-timeout=1800",
+  "--enable-aggregator-routing=true",
+];
+
 export type Kubectl = (
   args: string[],
   stdin?: string,
@@ -43,7 +63,10 @@ export async function startConformanceNode(run: RunDir, layout: string): Promise
     for (const s of stops.splice(0).reverse()) await s().catch((e) => console.error(`stop: ${e}`));
   };
   try {
-    const cp = await startControlPlane({ controllers: true });
+    const cp = await startControlPlane({
+      controllers: true,
+      extraArgs: { apiserver: CONFORMANCE_APISERVER_ARGS },
+    });
     stops.push(() => cp.stop());
     const registry = await startRegistry(run);
     stops.push(() => registry.stop());

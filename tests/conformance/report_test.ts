@@ -1,7 +1,8 @@
 // The summary `make conformance` writes: rules read from skip.txt/causes.txt, ginkgo's JSON report counted.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { parseReport, parseRules, readRules, renderSummary, type RunFacts } from "./report.ts";
+import { parseReport, parseRules, readRules, type RunFacts } from "./report.ts";
+import { renderSummary } from "./summary.ts";
 
 const spec = (leaf: string, State: string, message = "") => ({
   ContainerHierarchyTexts: ["[sig-node] Pods"],
@@ -81,4 +82,41 @@ Deno.test("the summary lists the specs make test runs, each with its feature and
   assert.match(md, /- feature a: \[sig-node\] Pods a \[NodeConformance\] \(passed\)/);
   assert.match(md, /- feature z: \[sig-node\] Pods z \[NodeConformance\] \(not in the focus\)/);
   assert.doesNotMatch(renderSummary(facts, report, [], []), /In `make test`/);
+});
+
+Deno.test("the second phase: the rest of [Conformance] in its own section, [NodeConformance] not counted in it", () => {
+  const first = parseReport(
+    [{ SpecReports: [spec("a [NodeConformance] [Conformance]", "passed")] }],
+    "NodeConformance",
+  );
+  const rest = parseReport(
+    [{
+      SpecReports: [
+        spec("a [NodeConformance] [Conformance]", "skipped"),
+        spec("g [Conformance]", "passed"),
+        spec("h [Conformance]", "failed", "no route"),
+        spec("i [Conformance]", "skipped"),
+      ],
+    }],
+    "\\[Conformance\\]",
+    "\\[NodeConformance\\]",
+  );
+  assert.equal(rest.specs.length, 3, "the first phase's spec is not one of the second's");
+  const restFacts = { ...FACTS, focus: "\\[Conformance\\]", exclude: "\\[NodeConformance\\]", minutes: 9 };
+  const md = renderSummary(
+    { ...FACTS, kubeedgeSkips: ["Pods h"] },
+    first,
+    parseRules("Pods i # needs i"),
+    parseRules("Pods h # h is missing"),
+    [],
+    { facts: restFacts, report: rest },
+  );
+  const section = md.slice(md.indexOf("## `\\[Conformance\\]` beyond `\\[NodeConformance\\]`"));
+  assert.ok(section.length < md.length, "the section is there");
+  assert.match(section, /\| \*\*passed\*\* \| \*\*1\*\* \|/);
+  assert.match(section, /\| \*\*failed\*\* \| \*\*1\*\* \|/);
+  assert.match(section, /\| skipped by skip.txt \| 1 \|/);
+  assert.match(section, /### Failures by cause\n\n- \*\*h is missing\*\* \(1\):/);
+  assert.match(section, /### Passed\n\n- \[sig-node\] Pods g \[Conformance\]/);
+  assert.match(md, /\| Pods h \| failed \|/, "KubeEdge's list is compared with both runs");
 });

@@ -14,9 +14,11 @@ export interface SuiteOptions {
   skip?: string;
   /** Where ginkgo writes report.json (and the suite its own files). */
   reportDir: string;
+  /** The log's name in the run folder (`<name>.log`); "e2e" by default. */
+  name?: string;
 }
 
-/** Starts ginkgo, its log in `<run>/e2e.log`; `status` resolves when the suite ends. */
+/** Starts ginkgo, its log in `<run>/e2e.log` (or `<name>.log`); `status` resolves when the suite ends. */
 export async function startSuite(
   run: RunDir,
   bins: ConformanceBinaries,
@@ -45,7 +47,9 @@ export async function startSuite(
     "--dump-logs-on-failure=false",
     `--e2e-output-dir=${options.reportDir}`,
   ];
-  return await spawnLogged(run, "e2e", bins.ginkgo, args, { KUBE_TEST_REPO_LIST: node.repoList });
+  return await spawnLogged(run, options.name ?? "e2e", bins.ginkgo, args, {
+    KUBE_TEST_REPO_LIST: node.repoList,
+  });
 }
 
 /**
@@ -59,8 +63,11 @@ export function exactly(fullText: string): string {
 
 /** Kills what of the suite is still running: processes naming the run folder (or the kubeconfig). */
 export async function killLeftovers(run: RunDir, kubeconfig?: string): Promise<void> {
-  const left = listProcesses().filter((p) =>
-    p.pid !== Deno.pid && (p.names(run.path) || (kubeconfig !== undefined && p.names(kubeconfig)))
-  );
+  await killNaming([run.path, ...kubeconfig !== undefined ? [kubeconfig] : []]);
+}
+
+/** Kills the processes (but this one) whose command line or environment names one of `paths`. */
+export async function killNaming(paths: string[]): Promise<void> {
+  const left = listProcesses().filter((p) => p.pid !== Deno.pid && paths.some((path) => p.names(path)));
   await killAndWait(left.map((p) => p.pid));
 }
