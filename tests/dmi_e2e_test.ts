@@ -170,9 +170,14 @@ Deno.test({
         async () => {
           const started = Date.now();
           await kubectl(["apply", "-f", "-"], device("5"));
+          // The mapper answers with the property's initial 0 until it has applied the desired value it was
+          // given with the device; both must happen within the 2 s.
           const got = await waitFor(
-            "RegisterDevice",
-            () => mapper.read("default", "thermo", "target"),
+            "RegisterDevice with its desired value",
+            async () => {
+              const value = await mapper.read("default", "thermo", "target");
+              return value === "5" ? value : undefined;
+            },
             2_000,
           );
           assert.equal(got.value, "5", "the desired value came with the device");
