@@ -90,12 +90,15 @@ async function handleApplication(
   const app = parsed.output;
   const key = parseApplicationKey(app.Key);
   const fields = { node, operation: "application", verb: app.Verb.slice(0, 20), key: app.Key.slice(0, 300) };
+  /** Logged, counted by reason, and answered Rejected with the status. */
+  const deny = (reason: string, code: number, status: string, text: string, detail?: string) => {
+    log.warn("edge request denied", { ...fields, reason, ...(detail === undefined ? {} : { detail }) });
+    denied.inc({ operation: "application", reason });
+    return reject(message, app, code, status, text);
+  };
   if (app.Nodename !== "" && app.Nodename !== node) {
-    log.warn("edge request denied", { ...fields, reason: "other_node" });
-    denied.inc({ operation: "application", reason: "other_node" });
-    return reject(
-      message,
-      app,
+    return deny(
+      "other_node",
       403,
       "Forbidden",
       `Cannot apply: node ${node} cannot act for node ${app.Nodename}`,
@@ -105,11 +108,8 @@ async function handleApplication(
     key.resource === "services" && app.Subresource === "" && key.namespace !== "" &&
     ((app.Verb === "get" && key.name !== "") || (app.Verb === "list" && key.name === ""));
   if (!key || !isServiceRead) {
-    log.warn("edge request denied", { ...fields, reason: "unsupported" });
-    denied.inc({ operation: "application", reason: "unsupported" });
-    return reject(
-      message,
-      app,
+    return deny(
+      "unsupported",
       405,
       "MethodNotAllowed",
       `Cannot ${app.Verb} ${app.Key}: this cloud answers only get and list of services`,
@@ -117,14 +117,12 @@ async function handleApplication(
   }
   const decision = authorizeServiceRead(node, key.namespace, key.name, view);
   if (!decision.allowed) {
-    log.warn("edge request denied", { ...fields, reason: decision.reason, detail: decision.detail });
-    denied.inc({ operation: "application", reason: decision.reason });
-    return reject(
-      message,
-      app,
+    return deny(
+      decision.reason,
       403,
       "Forbidden",
       `Cannot ${app.Verb} ${app.Key}: forbidden: ${decision.detail}`,
+      decision.detail,
     );
   }
   try {
