@@ -72,6 +72,8 @@ export interface PodManager {
   stop(): Promise<void>;
 }
 
+const ended = (phase?: string) => phase === "Succeeded" || phase === "Failed";
+
 export function startPodManager(options: PodManagerOptions): Promise<PodManager> {
   const log = options.log ?? createLogger({ component: "pods" });
   const cri = options.cri;
@@ -92,6 +94,8 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     (uid) => terminating.has(uid) ? terminatingStatus(uid) : workers.poke(uid),
   );
   const terminating = new Map<string, Promise<void>>();
+  /** Pods that passed admission: they hold their host ports until they end or are removed. */
+  const admitted = new Set<string>();
   const gc = new GarbageCollector(cri, log, {
     maxDeadPerContainer: options.gc?.maxDeadPerContainer ?? 1,
     imageHighPercent: options.gc?.imageHighPercent ?? 80,
@@ -158,8 +162,21 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
     );
   };
 
-  /** The status from the runtime alone, no probe counted: a pod's first, or one that is being stopped. */
-  const unprobedStatus = async (ctx: PodContext, previous: PodStatus | undefined) =>
+  /**
+   * The pods admitted to the node (their host ports held) besides `uid`: those that passed admission and
+   * have not ended, and any the runtime runs (adopted after a restart, before their first sync).
+   */
+  const admittedPods = (uid: string): Pod[] =>
+    [...pods].filter(([other]) =>
+      other !== uid &&
+      (admitted.has(other) ? !ended(statuses.get(other)?.phase) : lastSnapshot.has(other))
+    ).map(([, pod]) => pod);
+
+  /**
+   * The status from the runtime alone, no probe counted: a pod's first, or one that is being stopped;
+   * `terminal` for one whose containers were stopped for its deletion (Succeeded or Failed).
+   */
+  const unprobedStatus = async (ctx: PodContext, previous: PodStatus | undefined, terminal = false) =>
     computePodStatus({
       ctx,
       runtime: (await runtime.list(ctx.uid)).get(ctx.uid),
@@ -169,6 +186,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
       previous,
       recorded: recordedStatus(ctx.pod.status),
       now: new Date(),
+      terminal,
     });
 
   const runWork = async (uid: string, work: PodWork): Promise<{ requeueMs?: number }> => {
@@ -189,6 +207,15 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         }
       }
       probes.removePod(uid);
+      // As TerminatePod, once: not for a pod already terminal here or in the apiserver (no way back from
+      // Succeeded), nor for one removed before (a later update of the object the finalizers hold).
+      const last = statuses.get(uid);
+      if (
+        work.reportTerminal && (current || last) && !ended(last?.phase) &&
+        !ended(recordedStatus(work.pod.status)?.phase)
+      ) {
+        statuses.set(refOf(uid, work.pod), await unprobedStatus(ctx, last, true));
+      }
       if (work.remove) {
         if (current) await removePod(cri, current);
         await unmountUnder(join(podsDir, uid)).catch((error) =>
@@ -198,13 +225,23 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         crashBackoff.forget(`${uid}/`);
         options.events?.forget?.(uid);
         pods.delete(uid);
+        admitted.delete(uid);
         statuses.remove(uid);
         log.info("pod removed", { uid, pod: work.pod.metadata.name });
       }
       return {};
     }
+    // A pod that ended (here, or in the apiserver before a restart) with nothing of it left in the runtime
+    // stays ended: a rejected pod is never started later, nor a finished one whose containers were collected.
+    const recordedPhase = recordedStatus(work.pod.status)?.phase;
+    if (
+      (ended(statuses.get(uid)?.phase) || ended(recordedPhase)) && !admitted.has(uid) &&
+      !(await runtime.list(uid)).get(uid)
+    ) return {};
     // The kubelet's admission, for a pod nothing of which runs yet: refused, it is Failed and never started.
-    const rejection = admissionRejection(work.pod, Deno.build.os, options.allowedUnsafeSysctls);
+    const rejection = admitted.has(uid)
+      ? undefined
+      : admissionRejection(work.pod, Deno.build.os, options.allowedUnsafeSysctls, admittedPods(uid));
     if (rejection && !(await runtime.list(uid)).get(uid)) {
       if (statuses.get(uid)?.reason !== rejection.reason) {
         podEvents(options.events, eventPodOf(ctx))("Warning", rejection.reason, rejection.message);
@@ -219,6 +256,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
       });
       return {};
     }
+    admitted.add(uid);
     const previous = statuses.get(uid) ?? await unprobedStatus(ctx, undefined);
     const untilDeadline = msToDeadline(work.pod.spec.activeDeadlineSeconds, previous);
     if (untilDeadline !== undefined && untilDeadline <= 0) {
@@ -268,6 +306,7 @@ export function startPodManager(options: PodManagerOptions): Promise<PodManager>
         pod: update.pod,
         gracePeriodSeconds: gracePeriodOf(contextOf(uid, update.pod)),
         remove: true,
+        reportTerminal: update.op !== "delete",
       });
       return;
     }

@@ -31,6 +31,11 @@ export interface StatusInput {
    */
   readonly recorded?: RecordedStatus;
   readonly now: Date;
+  /**
+   * The pod is being deleted and its containers were stopped: its phase is terminal whatever its restart
+   * policy, as the kubelet's getPhase with podIsTerminal and its status manager's TerminatePod make it.
+   */
+  readonly terminal?: boolean;
 }
 
 const iso = (ns: number) => new Date(Math.floor(ns / 1e6)).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -140,6 +145,7 @@ function phaseOf(input: StatusInput, inits: ContainerStatus[], containers: Conta
   if (pendingInits > 0 || (pendingSidecars > 0 && !podHasInitialized) || waiting > 0) return "Pending";
   if (running > 0) return "Running";
   if (stopped > 0) {
+    if (input.terminal) return stopped === succeeded ? "Succeeded" : "Failed";
     if (policy === "Always") return "Running";
     if (stopped === succeeded) return "Succeeded";
     return policy === "OnFailure" ? "Running" : "Failed";
@@ -150,9 +156,12 @@ function phaseOf(input: StatusInput, inits: ContainerStatus[], containers: Conta
 export function computePodStatus(input: StatusInput): PodStatus {
   const spec = input.ctx.pod.spec;
   const inits = (spec.initContainers ?? []).map((c) => containerStatus(input, c, "init"));
-  const containers = spec.containers.map((c) => containerStatus(input, c, "regular"));
-  const phase = phaseOf(input, inits, containers);
   const isInitialized = initialized(input);
+  const containers = spec.containers.map((c) => containerStatus(input, c, "regular"))
+    .map((c) => input.terminal && isInitialized ? unlocatedAsTerminated(c) : c);
+  const found = phaseOf(input, inits, containers);
+  // TerminatePod: a pod that is gone from the node is never Pending or Running again.
+  const phase = input.terminal && found !== "Succeeded" ? "Failed" : found;
   const sidecars = inits.filter((_, i) => isSidecar(spec.initContainers![i]!));
   const allReady = [...sidecars, ...containers].every((c) => c.ready);
   const completed = phase === "Succeeded" || phase === "Failed";
@@ -236,16 +245,39 @@ export function computePodStatus(input: StatusInput): PodStatus {
   };
 }
 
+/**
+ * As TerminatePod: a container of an initialized pod with no terminated state when the pod is terminated (it
+ * never ran, or waited to restart) is reported terminated with an unknown status, exit code 137.
+ */
+function unlocatedAsTerminated(status: ContainerStatus): ContainerStatus {
+  if (status.state.terminated) return status;
+  return {
+    ...status,
+    state: {
+      terminated: {
+        exitCode: 137,
+        reason: "ContainerStatusUnknown",
+        message: "The container could not be located when the pod was terminated",
+      },
+    },
+  };
+}
+
 /** What computePodStatus takes from the apiserver's status of a pod. */
 export interface RecordedStatus {
   readonly conditions?: ReadonlyArray<{ type: string; status: string; lastTransitionTime?: string }>;
   readonly startTime?: string;
+  readonly phase?: string;
 }
 
-/** Reads the conditions and startTime of a pod object's status; anything malformed is left out. */
+/** Reads the conditions, startTime and phase of a pod object's status; anything malformed is left out. */
 export function recordedStatus(status: unknown): RecordedStatus | undefined {
   if (typeof status !== "object" || status === null) return undefined;
-  const { conditions, startTime } = status as { conditions?: unknown; startTime?: unknown };
+  const { conditions, startTime, phase } = status as {
+    conditions?: unknown;
+    startTime?: unknown;
+    phase?: unknown;
+  };
   const text = (value: unknown) => typeof value === "string" ? value : undefined;
   const read = Array.isArray(conditions)
     ? conditions.flatMap((c) => {
@@ -253,7 +285,7 @@ export function recordedStatus(status: unknown): RecordedStatus | undefined {
       return type && state ? [{ type, status: state, lastTransitionTime: text(c.lastTransitionTime) }] : [];
     })
     : undefined;
-  return { conditions: read, startTime: text(startTime) };
+  return { conditions: read, startTime: text(startTime), phase: text(phase) };
 }
 
 /**

@@ -99,8 +99,13 @@ function running(name: string, type: "init" | "regular"): RuntimeContainer {
 /** A pod with a sidecar (readiness-probed) and a regular container; `ready`/`started` name who passes. */
 function sidecarStatus(
   containers: RuntimeContainer[],
-  opts: { policy?: "Always" | "Never"; ready?: string[]; started?: string[]; waiting?: [string, string][] } =
-    {},
+  opts: {
+    policy?: "Always" | "Never";
+    ready?: string[];
+    started?: string[];
+    waiting?: [string, string][];
+    terminal?: boolean;
+  } = {},
 ) {
   const pod = parsePod({
     metadata: { name: "p", uid: "u" },
@@ -140,6 +145,7 @@ function sidecarStatus(
     started: names(opts.started),
     previous: undefined,
     now: NOW,
+    terminal: opts.terminal,
   });
 }
 
@@ -254,4 +260,30 @@ Deno.test("readiness gates hold Ready back until their conditions are True, in t
     "True",
     undefined,
   ]);
+});
+
+Deno.test("a pod stopped for its deletion is terminal whatever its restart policy, as TerminatePod makes it", () => {
+  const stopped = (mainExit: number) => [exited("sidecar", "init", 137), exited("main", "regular", mainExit)];
+  // restartPolicy Always: without the deletion, exited containers are about to restart.
+  assert.equal(sidecarStatus(stopped(0)).phase, "Running");
+  const succeeded = sidecarStatus(stopped(0), { terminal: true });
+  assert.equal(succeeded.phase, "Succeeded", "the main container exited 0; a stopped sidecar does not count");
+  const failed = sidecarStatus(stopped(137), { terminal: true });
+  assert.equal(failed.phase, "Failed");
+  assert.deepEqual(condition(failed, "Ready"), ["False", "PodFailed"]);
+  const nothing = sidecarStatus([], { terminal: true });
+  assert.equal(nothing.phase, "Failed");
+  assert.equal(
+    nothing.containerStatuses[0]?.state.waiting?.reason,
+    "PodInitializing",
+    "it never initialized",
+  );
+  // Initialized (the sidecar started), but the main container never ran: terminated, status unknown, 137.
+  const initialized = sidecarStatus([running("sidecar", "init")], { terminal: true });
+  assert.equal(initialized.phase, "Failed", "never Pending or Running again");
+  assert.deepEqual(initialized.containerStatuses[0]?.state.terminated, {
+    exitCode: 137,
+    reason: "ContainerStatusUnknown",
+    message: "The container could not be located when the pod was terminated",
+  });
 });

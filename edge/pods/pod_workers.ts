@@ -14,6 +14,8 @@ export type PodWork =
     readonly pod: Pod;
     readonly gracePeriodSeconds: number;
     readonly remove: boolean;
+    /** The pod object still exists (deleting, not deleted): its terminal status goes up before it is gone. */
+    readonly reportTerminal?: boolean;
   };
 
 export type RunWork = (uid: string, work: PodWork) => Promise<{ requeueMs?: number }>;
