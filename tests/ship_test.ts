@@ -221,7 +221,15 @@ Deno.test("ship: init, join --install --root, manifest, certificate lifecycle, s
         const role = await rbac.readClusterRole({ name: "cloudcore" });
         const resources = role.rules!.flatMap((r) => r.resources ?? []);
         for (
-          const r of ["nodes", "nodes/status", "pods/status", "leases", "tokenreviews", "devices/status"]
+          const r of [
+            "nodes",
+            "nodes/status",
+            "pods/status",
+            "services",
+            "leases",
+            "tokenreviews",
+            "devices/status",
+          ]
         ) {
           assert.ok(resources.includes(r), `ClusterRole lacks ${r}`);
         }
