@@ -1,7 +1,8 @@
 // Kubernetes' e2e suite and the images its pods pull, from the build scripts beside this file: build.sh
-// (e2e.test, ginkgo, agnhost from the Go module k8s.io/kubernetes, cached by version) and build_images.sh (the
-// OCI layout of agnhost, busybox, pause, nonroot, nonewprivs, nautilus, kitten and the jessie-dnsutils,
-// httpd and nginx stand-ins, cached by its inputs). A second call builds
+// (e2e.test, ginkgo, agnhost, sample-apiserver from the Go modules k8s.io/kubernetes and k8s.io/sample-apiserver,
+// cached by version) and build_images.sh (the OCI layout of agnhost, busybox, pause, nonroot, nonewprivs,
+// nautilus, kitten, sample-apiserver and the jessie-dnsutils, httpd, nginx and etcd stand-ins, cached by its
+// inputs). A second call builds
 // nothing. Exit 3 from either script means a source is not available here: `missing` carries its one line.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +32,8 @@ export const SUITE_IMAGES = [
   ["httpdnew", "e2e-test-images/httpd", "2.4.39-4"],
   ["nginx", "e2e-test-images/nginx", "1.14-4"],
   ["nginxnew", "e2e-test-images/nginx", "1.15-4"],
+  ["sample-apiserver", "e2e-test-images/sample-apiserver", "1.29.2"],
+  ["etcd", "etcd", "3.6.4-0"],
 ] as const;
 
 /** A build script's last stdout line, or its exit code and last stderr line (the reason it gives). */

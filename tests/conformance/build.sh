@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Kubernetes' e2e suite (e2e.test, from the Go module k8s.io/kubernetes at the control plane's version),
-# the agnhost binary its tests run in their pods and the ginkgo CLI (runs e2e.test in parallel processes), at
-# the versions k8s.io/kubernetes requires, from the Go module proxy into a cache outside the repo,
+# the agnhost binary its tests run in their pods, sample-apiserver (k8s.io/sample-apiserver of the same release:
+# the wardle API server the Aggregator spec registers, for its image) and the ginkgo CLI (runs e2e.test in
+# parallel processes), at the versions k8s.io/kubernetes requires, from the Go module proxy into a cache outside the repo,
 # beside the control plane (tests/cluster/build.sh builds that the same way). A second run finds the binaries
 # and does nothing. Prints the cache folder on its last line; exit 3 when k8s.io/kubernetes cannot be had.
 set -euo pipefail
@@ -10,7 +11,7 @@ K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 cache_root="${KEDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kedge}"
 out="$cache_root/conformance/k8s-$K8S_VERSION"
 
-complete() { [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ] && [ -x "$out/ginkgo" ]; }
+complete() { [ -x "$out/e2e.test" ] && [ -x "$out/agnhost" ] && [ -x "$out/sample-apiserver" ] && [ -x "$out/ginkgo" ]; }
 if complete; then echo "$out"; exit 0; fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,14 +39,20 @@ gomod="$(sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p' <<<"$json")"
   echo "require k8s.io/kubernetes $K8S_VERSION"
   grep -E '^\s*k8s.io/[^ ]* => \./' "$gomod" | grep -v FORBIDDEN | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
 } >>go.mod
-# The test package, agnhost's and ginkgo's mains, so that tidy keeps every dependency they need.
-printf 'package tools\n\nimport (\n\t_ "github.com/onsi/ginkgo/v2/ginkgo"\n\t_ "k8s.io/kubernetes/test/e2e"\n\t_ "k8s.io/kubernetes/test/images/agnhost"\n)\n' >tools.go
+# The test package, agnhost's, sample-apiserver's and ginkgo's mains, so that tidy keeps every dependency they
+# need (k8s.io/sample-apiserver is one of the staging modules replaced above).
+printf 'package tools\n\nimport (\n\t_ "github.com/onsi/ginkgo/v2/ginkgo"\n\t_ "k8s.io/kubernetes/test/e2e"\n\t_ "k8s.io/kubernetes/test/images/agnhost"\n\t_ "k8s.io/sample-apiserver"\n)\n' >tools.go
 "$go" mod tidy >/dev/null 2>&1 || "$go" mod tidy
 
 if [ ! -x "$out/agnhost" ]; then
   echo "building agnhost $K8S_VERSION" >&2
   "$go" build -trimpath -ldflags=-s -o "$out/agnhost.tmp" k8s.io/kubernetes/test/images/agnhost
   mv "$out/agnhost.tmp" "$out/agnhost"
+fi
+if [ ! -x "$out/sample-apiserver" ]; then
+  echo "building sample-apiserver $staging" >&2
+  "$go" build -trimpath -ldflags=-s -o "$out/sample-apiserver.tmp" k8s.io/sample-apiserver
+  mv "$out/sample-apiserver.tmp" "$out/sample-apiserver"
 fi
 if [ ! -x "$out/ginkgo" ]; then
   echo "building ginkgo" >&2

@@ -28,6 +28,13 @@
 #               serving /usr/share/nginx/html (index.html "Welcome to nginx!") on port 80, started by
 #               /usr/sbin/nginx, a script that ignores its args (cmd `nginx -g "daemon off;"` as upstream's);
 #               not nginx: no nginx.conf, no reload, no proxying; differ by /etc/image-version like httpd's
+#   sample-apiserver  upstream's image (e2e-test-images/sample-apiserver: alpine plus /sample-apiserver,
+#               its entrypoint) with busybox for alpine and the binary build.sh made from k8s.io/sample-apiserver
+#               of the suite's release (the tag's 1.29.2 is upstream's build; the Aggregator spec only needs the
+#               wardle API); run as root, as upstream's, for its port 443
+#   etcd        a stand-in for registry.k8s.io/etcd:3.6.4-0: busybox plus the control plane's etcd
+#               (tests/cluster/build.sh, v3.6.x) at /usr/local/bin/etcd, the command the suite gives it; no
+#               etcdctl, etcdutl nor upstream's migration scripts
 # Usage: build_images.sh <folder of build.sh>. Prints the layout folder on its last line.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,7 +45,10 @@ k8s_src="$(GOFLAGS=-mod=mod "$go" mod download -json "k8s.io/kubernetes@${K8S_VE
 images_src="$k8s_src/test/images"
 [ -f "$images_src/nonewprivs/nnp.go" ] || { echo "Cannot build e2e images: no $images_src/nonewprivs/nnp.go" >&2; exit 1; }
 busybox="$(bash "$here/build_busybox.sh" | tail -1)"
-key="$( { sha256sum "$0" "$here/images/curl" "$here/images/bash" "$here/images/getent" "$bins/agnhost" "$base/index.json" "$busybox" \
+etcd="${KEDGE_CONTROL_PLANE_DIR:-$(bash "$here/../cluster/build.sh" | tail -1)}/etcd"
+[ -x "$etcd" ] || { echo "Cannot build e2e images: no etcd at $etcd" >&2; exit 1; }
+[ -x "$bins/sample-apiserver" ] || { echo "Cannot build e2e images: no $bins/sample-apiserver (tests/conformance/build.sh builds it)" >&2; exit 1; }
+key="$( { sha256sum "$0" "$here/images/curl" "$here/images/bash" "$here/images/getent" "$bins/agnhost" "$bins/sample-apiserver" "$etcd" "$base/index.json" "$busybox" \
   "$images_src/nonewprivs/nnp.go" "$images_src"/{nautilus,kitten}/html/* | awk '{print $1}'; } | sha256sum | cut -c1-16)"
 out="$bins/images-$key"
 if [ -f "$out/done" ]; then echo "$out/layout"; exit 0; fi
@@ -126,6 +136,18 @@ for tag_version in "nginx 1.14-4" "nginxnew 1.15-4"; do
   webserver "$tag" "nginx ${tag_version#* }" /usr/share/nginx/html /usr/sbin/nginx / "$nginx_path" "$nginx_index"
   umoci config --image "$layout:$tag" --config.cmd nginx --config.cmd -g --config.cmd "daemon off;"
 done
+
+umoci unpack --image "$layout:busybox" "$work/sample-apiserver" >/dev/null
+install -m 0755 "$bins/sample-apiserver" "$work/sample-apiserver/rootfs/sample-apiserver"
+umoci repack --image "$layout:sample-apiserver" "$work/sample-apiserver"
+umoci config --image "$layout:sample-apiserver" --clear=config.cmd --config.entrypoint /sample-apiserver \
+  --config.env PATH=/bin --config.workingdir / --config.user 0
+
+umoci unpack --image "$layout:busybox" "$work/etcd" >/dev/null
+install -D -m 0755 "$etcd" "$work/etcd/rootfs/usr/local/bin/etcd"
+umoci repack --image "$layout:etcd" "$work/etcd"
+umoci config --image "$layout:etcd" --config.cmd /usr/local/bin/etcd --config.env PATH=/usr/local/bin:/bin \
+  --config.workingdir / --config.user 0
 
 umoci gc --layout "$layout"
 mv "$layout" "$out/layout"
