@@ -24,6 +24,10 @@ export interface ClusterPki {
   adminKeyPem: string;
 }
 
+/** The apiserver's --service-cluster-ip-range, and the first address in it: the `kubernetes` Service's. */
+export const SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16";
+export const KUBERNETES_SERVICE_IP = "10.96.0.1";
+
 async function writePrivate(path: string, text: string): Promise<string> {
   await Deno.writeTextFile(path, text, { mode: 0o600 });
   return path;
@@ -36,7 +40,9 @@ export async function writeClusterPki(dir: string): Promise<ClusterPki> {
     commonName: "kube-apiserver",
     usages: ["server"],
     dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
-    ipAddresses: ["127.0.0.1"],
+    // The `kubernetes` Service's address too, as in a real cluster: in-cluster clients (rest.InClusterConfig)
+    // dial it and check it against the certificate.
+    ipAddresses: ["127.0.0.1", KUBERNETES_SERVICE_IP],
   });
   const admin = await issueCertificate({
     ca,

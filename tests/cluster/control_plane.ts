@@ -2,7 +2,7 @@
 // and kube-scheduler when asked) on free loopback ports, in a temp folder, stopped and removed by stop().
 import { join } from "node:path";
 import { controlPlaneBinaries } from "./binaries.ts";
-import { type ClusterPki, kubeconfigYaml, writeClusterPki } from "./cluster_pki.ts";
+import { type ClusterPki, kubeconfigYaml, SERVICE_CLUSTER_IP_RANGE, writeClusterPki } from "./cluster_pki.ts";
 import { createRunDir, freePort, type RunDir, type Spawned, spawnLogged } from "./processes.ts";
 import { certificateToPem } from "../../lib/pki/mod.ts";
 
@@ -76,7 +76,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
       `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-      "--service-cluster-ip-range=10.96.0.0/16",
+      `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
       "--authorization-mode=Node,RBAC",
       "--allow-privileged=true",
       `--kubelet-client-certificate=${pki.kubeletClientCertFile}`,
