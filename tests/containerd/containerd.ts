@@ -13,6 +13,8 @@ export interface TestContainerd {
   readonly endpoint: string;
   readonly socket: string;
   readonly root: string;
+  /** The pods' bridge (the host side of their network, its address their gateway). */
+  readonly bridge: string;
   /** Runs `ctr` against this containerd (namespace k8s.io); returns stdout, throws on failure. */
   ctr(args: string[]): Promise<string>;
   /** SIGSTOP / SIGCONT: calls hang, then continue. */
@@ -30,6 +32,8 @@ export interface ContainerdOptions {
   readonly moreRegistryHosts?: readonly string[];
   readonly sandboxImage: string;
   readonly snapshotter?: "overlayfs" | "native";
+  /** Destinations (CIDRs) the pods route through their gateway, this host, besides their own subnet. */
+  readonly podRoutes?: readonly string[];
 }
 
 const DISABLED = [
@@ -64,7 +68,12 @@ export async function startContainerd(run: RunDir, options: ContainerdOptions): 
           bridge,
           isGateway: true,
           ipMasq: false,
-          ipam: { type: "host-local", ranges: [[{ subnet }]], dataDir: join(dir, "ipam") },
+          ipam: {
+            type: "host-local",
+            ranges: [[{ subnet }]],
+            ...options.podRoutes?.length ? { routes: options.podRoutes.map((dst) => ({ dst })) } : {},
+            dataDir: join(dir, "ipam"),
+          },
         },
         { type: "portmap", capabilities: { portMappings: true } },
       ],
@@ -129,6 +138,7 @@ ${
     endpoint,
     socket,
     root: dir,
+    bridge,
     ctr,
     freeze: async () => {
       Deno.kill(proc.pid, "SIGSTOP");
