@@ -1,8 +1,10 @@
 // One kedge edge node for Kubernetes' e2e suite: the test control plane with its controllers, a loopback
 // registry holding the suite's images (KUBE_TEST_REPO_LIST points every registry of
 // test/utils/image/manifest.go at it), a containerd, cloudcore with cloudStream (kubectl logs/exec through
-// the tunnel) and one edgecore, the only schedulable node, Ready with its stream endpoint. Used by
-// `make conformance` (run.ts) and the subset in `make test` (tests/conformance_subset_test.ts).
+// the tunnel) and one edgecore, the only schedulable node, Ready with its stream endpoint; the pods reach the
+// apiserver through the `kubernetes` Service and aggregated API servers get its front proxy's identity
+// (apiserver_access.ts). Used by `make conformance` (run.ts) and the subset in `make test`
+// (tests/conformance_subset_e2e_test.ts).
 import { join } from "node:path";
 import { type ControlPlane, type RunDir, startControlPlane } from "../cluster/mod.ts";
 import { startContainerd, startRegistry } from "../containerd/mod.ts";
@@ -10,6 +12,8 @@ import { waitFor } from "../containerd/pod_helpers.ts";
 import { cloudStreamSection } from "../harness/cloud_stream.ts";
 import { joinEdge, startCloud, startEdge } from "../harness/kedge.ts";
 import { runKubectl } from "../harness/kubectl.ts";
+import { SERVICE_CLUSTER_IP_RANGE } from "../cluster/cluster_pki.ts";
+import { frontProxyArgs, routeKubernetesService } from "./apiserver_access.ts";
 import { SUITE_IMAGES } from "./binaries.ts";
 
 export const NODE = "kedge-edge-1";
@@ -30,7 +34,9 @@ export const HOST_IP = Deno.networkInterfaces().find((i) =>
  * - it calls webhooks behind a Service at a ready endpoint's pod IP, not at the Service's cluster IP (there is
  *   no kube-proxy on this machine): the edge node is this machine, so its pod IPs are routable from here.
  *   On a real edge they are not (KubeEdge leaves that to edgemesh); here the admission and conversion
- *   webhook specs then test the node's part: the webhook's pod, its secret and readiness.
+ *   webhook specs then test the node's part: the webhook's pod, its secret and readiness. The same holds for
+ *   an aggregated API server behind a Service (the Aggregator spec's sample-apiserver);
+ * - and those of the front proxy (apiserver_access.ts frontProxyArgs), added in startConformanceNode.
  */
 export const CONFORMANCE_APISERVER_ARGS = [
   `--advertise-address=${HOST_IP}`,
@@ -63,11 +69,14 @@ export async function startConformanceNode(run: RunDir, layout: string): Promise
     for (const s of stops.splice(0).reverse()) await s().catch((e) => console.error(`stop: ${e}`));
   };
   try {
+    // The aggregation layer's front proxy and the `kubernetes` Service for pods (apiserver_access.ts).
     const cp = await startControlPlane({
       controllers: true,
-      extraArgs: { apiserver: CONFORMANCE_APISERVER_ARGS },
+      extraArgs: { apiserver: [...CONFORMANCE_APISERVER_ARGS, ...await frontProxyArgs(run)] },
     });
     stops.push(() => cp.stop());
+    const kubectl: Kubectl = (args, stdin) =>
+      runKubectl([`--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
     const registry = await startRegistry(run);
     stops.push(() => registry.stop());
     const images: Record<string, string> = {};
@@ -91,8 +100,10 @@ export async function startConformanceNode(run: RunDir, layout: string): Promise
     const containerd = await startContainerd(run, {
       registryHost: registry.host,
       sandboxImage: images.pause!,
+      podRoutes: [SERVICE_CLUSTER_IP_RANGE],
     });
     stops.push(() => containerd.stop());
+    stops.push(await routeKubernetesService(run, kubectl, containerd.bridge));
 
     // cloudStream as tests/streaming_e2e_test.ts (tests/harness/cloud_stream.ts).
     const cloudStream = await cloudStreamSection(cp, run, HOST_IP, { nodePorts: 10, peerPort: true });
@@ -112,8 +123,6 @@ export async function startConformanceNode(run: RunDir, layout: string): Promise
     const edge = await startEdge(run, joined);
     stops.push(() => edge.stop());
 
-    const kubectl: Kubectl = (args, stdin) =>
-      runKubectl([`--kubeconfig=${cp.kubeconfigPath}`, ...args], stdin);
     await waitFor(
       "the edge node Ready with its stream endpoint",
       async () => {
