@@ -219,6 +219,11 @@ async function main(): Promise<number> {
       await Deno.writeTextFile(join(plan.keep, "facts.json"), JSON.stringify(facts, null, 1));
       phases.push({ facts, report });
     }
+    // The node first, in order: containerd removes every sandbox through CRI, so CNI DEL takes portmap's
+    // hostPort rules out of the machine's iptables (killed before, containerd left them behind, and a later
+    // run's pod on the same hostPort was shadowed by a rule to an address gone). Then what of the suite is
+    // left (processes naming the run folder or the kubeconfig).
+    await conformanceNode.stop();
     await killLeftovers(run, conformanceNode.cp.kubeconfigPath);
     for (const name of ["cloudcore.log", `${NODE}-run.log`, "containerd.log"]) {
       await Deno.copyFile(join(run.path, name), join(keep, name)).catch(() => {});
@@ -233,8 +238,8 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", interrupt);
     Deno.removeSignalListener("SIGTERM", interrupt);
     await suite?.stop(20_000);
-    await killLeftovers(run);
     await conformanceNode?.stop();
+    await killLeftovers(run);
     await run.remove();
   }
 }

@@ -1,8 +1,9 @@
 // A containerd 1.6 for one test file: its own root, state, socket and CNI config in the run folder, CRI with
 // restrict_oom_score_adj (this sandbox cannot lower oom_score_adj), a loopback registry as an insecure
-// mirror, and a bridge + host-local network. stop() removes every sandbox through CRI first, so network
-// namespaces, veths and rootfs mounts are released before the folder goes, and kills any shim (containerd
-// starts them detached, so they outlive it) or container still running for it.
+// mirror, and a bridge + host-local network whose bridge is each pod's default gateway, with portmap for
+// hostPorts. stop() removes every sandbox through CRI first, so network namespaces, veths, rootfs mounts
+// and portmap's iptables rules are released before the folder goes, and kills any shim (containerd starts
+// them detached, so they outlive it) or container still running for it.
 import { join } from "node:path";
 import { createCriClient } from "../../edge/cri/mod.ts";
 import { type RunDir, type Spawned, spawnLogged } from "../cluster/processes.ts";
@@ -66,7 +67,10 @@ export async function startContainerd(run: RunDir, options: ContainerdOptions): 
         {
           type: "bridge",
           bridge,
-          isGateway: true,
+          // The bridge's address is each pod's default route, as on a real node: without it a pod answers
+          // only its own subnet, so a hostPort reached from the machine's own address (which portmap does
+          // not masquerade, unlike 127.0.0.1) never gets its SYN-ACK back (isGateway alone adds no route).
+          isDefaultGateway: true,
           ipMasq: false,
           ipam: {
             type: "host-local",
