@@ -50,7 +50,7 @@ export async function grpcProbe(
   timeoutMs: number,
 ): Promise<string | undefined> {
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const grpc = await import("@grpc/grpc-js");
+  const { grpc } = await import("./grpc_js.ts");
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": MAX_ANSWER_BYTES,
   });
