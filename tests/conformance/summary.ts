@@ -152,6 +152,31 @@ function renderDetails(p: Print, phase: Phase, skipRules: Rule[], causeRules: Ru
  * The page: `first` (the `[NodeConformance]` run, or a focused one) and, when given, `rest`, the run of
  * `[Conformance]` without `[NodeConformance]`, in a section of its own with the same parts.
  */
+/**
+ * What the test environment gives the suite that a real cluster has and this one-machine setup lacks, so a
+ * reader can tell the node's results from the setup's (tests/conformance/node.ts, build_images.sh say more).
+ */
+function renderEnvironment(p: Print): void {
+  for (
+    const line of [
+      "What the setup adds for the suite, none of it in kedge (each says why in its file):",
+      "",
+      "- images built here, served from the loopback registry under the names the suite pulls",
+      "  (`tests/conformance/build_images.sh`): agnhost and sample-apiserver built from the suite's release,",
+      "  upstream's busybox 1.37.0, nautilus and kitten as upstream builds them, and stand-ins on busybox for",
+      "  httpd, nginx, jessie-dnsutils and etcd (the control plane's etcd binary);",
+      "- apiserver flags (`tests/conformance/node.ts`): it advertises the machine's address, keeps watches 1800 s,",
+      "  calls webhooks and aggregated API servers at their pod's IP (`--enable-aggregator-routing`: routable",
+      "  only because the edge node is this machine), and has a front proxy for the aggregation layer;",
+      "- for the `kubernetes` Service alone, what kube-proxy would do: pods route the Service range to this",
+      "  machine and one DNAT rule on the pods' bridge sends 10.96.0.1:443 to the apiserver",
+      "  (`tests/conformance/apiserver_access.ts`); no other Service is reachable from pods (skip.txt);",
+      "- one CNI bridge network with portmap for the pods (`tests/containerd`), the bridge each pod's gateway.",
+      "",
+    ]
+  ) p(line);
+}
+
 export function renderSummary(
   facts: RunFacts,
   report: Report,
@@ -174,6 +199,7 @@ export function renderSummary(
   p("`kubectl logs/exec`) and a loopback registry on the same machine. Skips are in `tests/conformance/skip.txt`,");
   p("failure causes in `tests/conformance/causes.txt` (one regular expression and one reason per line).");
   p();
+  renderEnvironment(p);
   p("## Last run");
   p();
   renderFacts(p, facts);
