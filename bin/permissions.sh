@@ -8,6 +8,7 @@ EDGECORE_PERMISSIONS="--allow-net --allow-env --allow-sys --allow-read --allow-w
 # little enough JavaScript work that the optimizer does not pay for its memory.
 # No concurrent ArrayBuffer sweeping: every node:net read (the cloud link, MQTT) lands in a 64 KiB slab that
 # Deno 2.8 hands back to a pool of the thread that frees it; freed on V8's background threads, the slabs were
-# never reused and an idle edgecore's malloc heap grew 0.3-0.5 MiB a minute (tests/socket_reads_memory_test.ts,
-# bench/README.md). Swept on the main thread, they go back to the pool its reads take from.
+# never reused and an idle edgecore's malloc heap grew 0.4-0.55 MiB a minute
+# (tests/socket_reads_memory_test.ts, bench/README.md). Swept on the main thread, they go back to the pool its
+# reads take from.
 EDGECORE_RUNTIME_FLAGS="--v8-flags=--lite-mode,--expose-gc,--no-concurrent-array-buffer-sweeping"

@@ -1,7 +1,7 @@
 /**
  * edgecore's V8 flags keep the malloc heap flat under node:net reads (tests/runtime/socket_reader.ts says
  * why it grew): with concurrent ArrayBuffer sweeping on, 2,000 reads with a GC every 50 grew `[heap]` by
- * about 1.1 MiB here (and an idle edgecore by 0.3-0.5 MiB a minute, bench/README.md); with
+ * about 1.1 MiB here (and an idle edgecore by 0.4-0.55 MiB a minute, bench/README.md); with
  * `--no-concurrent-array-buffer-sweeping`, by 60-70 KiB.
  */
 import assert from "node:assert/strict";
