@@ -6,4 +6,9 @@ EDGECORE_PERMISSIONS="--allow-net --allow-env --allow-sys --allow-read --allow-w
 # V8 for edgecore: lite mode (no optimizing compiler, feedback allocated lazily). An idle edgecore held
 # 34 MiB anonymous memory and 84 MiB RSS with it against 38 and 96 without (bench/README.md); it does
 # little enough JavaScript work that the optimizer does not pay for its memory.
-EDGECORE_RUNTIME_FLAGS="--v8-flags=--lite-mode,--expose-gc"
+# No concurrent ArrayBuffer sweeping: every node:net read (the cloud link, MQTT) lands in a 64 KiB slab that
+# Deno 2.8 hands back to a pool of the thread that frees it; freed on V8's background threads, the slabs were
+# never reused and an idle edgecore's malloc heap grew 0.4-0.55 MiB a minute
+# (tests/socket_reads_memory_test.ts, bench/README.md). Swept on the main thread, they go back to the pool its
+# reads take from.
+EDGECORE_RUNTIME_FLAGS="--v8-flags=--lite-mode,--expose-gc,--no-concurrent-array-buffer-sweeping"

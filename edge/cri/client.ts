@@ -1,12 +1,11 @@
 /**
  * A CRI v1 client (RuntimeService and ImageService) for containerd's socket
- * (`unix:///run/containerd/containerd.sock`): grpc-js for the calls, proto_codec.ts for the messages
- * (protobufjs is not loaded). Every call has a deadline (default 2 minutes) and replies are capped at
+ * (`unix:///run/containerd/containerd.sock`): unary gRPC over Deno's HTTP/2 client (grpc_unary.ts), messages
+ * by proto_codec.ts. Every call has a deadline (default 2 minutes) and replies are capped at
  * `maxReceiveBytes`. Failures throw CriError with the gRPC status code.
  */
 
-import { Buffer } from "node:buffer";
-import * as grpc from "@grpc/grpc-js";
+import { GrpcCallError, unaryChannel } from "./grpc_unary.ts";
 import { CRI_PROTO } from "./proto.ts";
 import { ProtoCodec } from "./proto_codec.ts";
 import { type JsonService, protoToJson } from "./proto_json.ts";
@@ -134,40 +133,37 @@ function loadProtocol(): { codec: ProtoCodec; methods: Map<string, Method> } {
 }
 
 export function createCriClient(options: CriClientOptions): CriClient {
-  const target = options.endpoint.startsWith("unix://") ? options.endpoint : `unix://${options.endpoint}`;
   const defaultTimeout = options.timeoutMs ?? DEFAULT_CRI_TIMEOUT_MS;
   const { codec, methods } = loadProtocol();
-  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
-    "grpc.max_receive_message_length": options.maxReceiveBytes ?? DEFAULT_CRI_MAX_RECEIVE_BYTES,
-    "grpc.max_send_message_length": 4 * 1024 * 1024,
-    "grpc.enable_retries": 0,
+  const channel = unaryChannel({
+    socket: options.endpoint,
+    maxReceiveBytes: options.maxReceiveBytes ?? DEFAULT_CRI_MAX_RECEIVE_BYTES,
+    maxSendBytes: 4 * 1024 * 1024,
   });
 
-  const call = <T>(method: string, request: Record<string, unknown>, opts?: CallOptions, extraMs = 0) => {
+  const call = async <T>(
+    method: string,
+    request: Record<string, unknown>,
+    opts?: CallOptions,
+    extraMs = 0,
+  ) => {
     const timeout = (opts?.timeoutMs ?? defaultTimeout) + extraMs;
     const m = methods.get(method);
-    if (!m) return Promise.reject(new CriError(method, 12, "no such method"));
-    return new Promise<T>((resolve, reject) => {
-      client.makeUnaryRequest<Record<string, unknown>, T>(
-        m.path,
-        (value) => {
-          const bytes = codec.encode(m.requestType, value);
-          return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-        },
-        (bytes) => codec.decode<T>(m.responseType, bytes),
-        request,
-        new grpc.Metadata(),
-        { deadline: Date.now() + timeout },
-        (err, reply) => {
-          if (err) {
-            const detail = err.code === GRPC_STATUS.DEADLINE_EXCEEDED
-              ? `deadline exceeded after ${timeout} ms`
-              : err.details || err.message;
-            reject(new CriError(method, err.code ?? 2, detail, { cause: err }));
-          } else resolve(reply as T);
-        },
-      );
-    });
+    if (!m) throw new CriError(method, 12, "no such method");
+    let reply: Uint8Array;
+    try {
+      reply = await channel.call(m.path, codec.encode(m.requestType, request), timeout);
+    } catch (error) {
+      if (error instanceof GrpcCallError) {
+        throw new CriError(method, error.code, error.details, { cause: error });
+      }
+      throw new CriError(method, 13, (error as Error).message, { cause: error });
+    }
+    try {
+      return codec.decode<T>(m.responseType, reply);
+    } catch (error) {
+      throw new CriError(method, 13, `bad reply: ${(error as Error).message}`, { cause: error });
+    }
   };
   return {
     version: async (opts) => await call<VersionResponse>("Version", { version: "v1" }, opts),
@@ -258,7 +254,7 @@ export function createCriClient(options: CriClientOptions): CriClient {
     imageFsInfo: async (opts) =>
       (await call<{ imageFilesystems: FilesystemUsage[] }>("ImageFsInfo", {}, opts)).imageFilesystems,
     close() {
-      client.close();
+      channel.close();
     },
   };
 }
