@@ -54,6 +54,10 @@ Deno.test("make build compiles both entrypoints with their permission flags, giv
     const binary = new TextDecoder("latin1").decode(await Deno.readFile(`${dir}/dist/edgecore`));
     for (const chunk of chunks) assert.ok(binary.includes(chunk), `dist/edgecore embeds ${chunk}`);
     assert.ok(binary.includes("--lite-mode"), "dist/edgecore runs V8 in lite mode");
+    assert.ok(
+      binary.includes("--no-memory-reducer"),
+      "dist/edgecore leaves idle collections to lib/idle_gc.ts",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
