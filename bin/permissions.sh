@@ -8,6 +8,6 @@ EDGECORE_PERMISSIONS="--allow-net --allow-env --allow-sys --allow-read --allow-w
 # little enough JavaScript work that the optimizer does not pay for its memory.
 # --expose-gc for lib/idle_gc.ts, whose full collections (once a minute, and on 2 MiB of growth) do what V8's
 # memory reducer would: --no-memory-reducer drops the reducer's own, which ran two or three more full
-# collections in the first minute after each start (first minute after Ready: 0.44 -> 0.36 % of a core,
-# medians of 8 A/B pairs; bench/README.md "Start to connected and the first minute").
+# collections in the first minute after each start (first minute after Ready: 0.46 -> 0.36 % of a core,
+# medians of 12 A/B pairs; bench/README.md "Start to connected and the first minute").
 EDGECORE_RUNTIME_FLAGS="--v8-flags=--lite-mode,--expose-gc,--no-memory-reducer"
