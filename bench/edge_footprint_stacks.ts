@@ -26,6 +26,8 @@ export interface Stack {
   /** Starts the agent; resolves with the ms from its process start to the log line saying it connected. */
   startAgent(): Promise<number>;
   stopAgent(): Promise<void>;
+  /** The file the agent's log goes to (each start appends). */
+  readonly agentLog: string;
   /** kedge only: V8 heap in use now and its lowest value since the previous call (its /metrics). */
   heap?(): Promise<
     { used: number; min: number; spaces: Record<string, number>; gcSeconds?: number } | undefined
@@ -35,12 +37,18 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Wall-clock ms at which a process started (its exec'd images keep the time of the fork). */
-function startedAt(pid: number): number {
+/**
+ * Wall-clock ms at which a process started (its exec'd images keep the time of the fork): its start in
+ * clock ticks since boot, plus the boot time. The boot time is now minus /proc/uptime (10 ms steps), not
+ * /proc/stat's btime: btime is whole seconds, cut down, so every start looked later by the fraction of a
+ * second the machine booted at (0.99 s on the machine of the 2026-12-06 runs: bench/README.md).
+ */
+export function startedAt(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  const btime = Number(/^btime (\d+)$/m.exec(Deno.readTextFileSync("/proc/stat"))?.[1]);
-  return btime * 1000 + ticks * 10;
+  const uptimeS = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
+  const bootMs = Date.now() - uptimeS * 1000;
+  return bootMs + ticks * 10; // USER_HZ
 }
 
 const fileSize = (path: string) => {
@@ -86,9 +94,10 @@ function agent(
   logFile: string,
   spawn: () => Promise<Spawned>,
   connectedAt: (line: string) => number | undefined,
-): Pick<Stack, "agentPid" | "startAgent" | "stopAgent"> {
+): Pick<Stack, "agentPid" | "startAgent" | "stopAgent" | "agentLog"> {
   let process: Spawned | undefined;
   return {
+    agentLog: logFile,
     agentPid: () => process!.pid,
     async startAgent() {
       const offset = fileSize(logFile);

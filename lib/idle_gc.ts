@@ -7,8 +7,11 @@
  * - sooner when the heap grew by `growthBytes` since the last one: with pods, each relist and status sync
  *   leaves objects that outlive a scavenge and are promoted, and V8 let old space reach 17 MiB over 12 MiB
  *   live before it collected (bench/README.md). Checked every `checkMs`, which costs one heap statistics call.
- * Browsers run such collections when idle (V8's memory reducer); Deno does not. One costs a few
- * milliseconds on a heap this size.
+ * V8's memory reducer runs such collections too, but only after a full collection that found the heap much
+ * bigger than at its last run: in edgecore, two or three in the first minute after each start (--trace-gc:
+ * "Mark-Compact (reduce)" about 25 s after the first forced one), then none until the heap grows by 10 MB.
+ * edgecore runs without it (bin/permissions.sh: --no-memory-reducer) and relies on these alone. One costs a
+ * few milliseconds on a heap this size (15-30 ms in lite mode at idle).
  */
 import { getHeapStatistics } from "node:v8";
 import type { Registry } from "./metrics.ts";

@@ -58,6 +58,10 @@ Deno.test("make build compiles both entrypoints with their permission flags, giv
       binary.includes("--no-concurrent-array-buffer-sweeping"),
       "dist/edgecore sweeps ArrayBuffers on the main thread",
     );
+    assert.ok(
+      binary.includes("--no-memory-reducer"),
+      "dist/edgecore leaves idle collections to lib/idle_gc.ts",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
