@@ -115,6 +115,11 @@ Deno.test("CRI client runs a sandbox and a container on containerd, execs in it,
         const err = await nobody.version().catch((e: unknown) => e);
         assert.ok(err instanceof CriError, String(err));
         assert.equal(err.code, GRPC_STATUS.UNAVAILABLE);
+        assert.match(
+          err.message,
+          /^Cannot Version: unix:\/\/.*nobody\.sock: /,
+          "names the socket it could not reach",
+        );
       } finally {
         nobody.close();
       }

@@ -101,7 +101,10 @@ export function unaryChannel(options: UnaryChannelOptions): UnaryChannel {
           });
         }
         // Connect failures, resets and GOAWAY: the runtime is not there (now); callers retry on this code.
-        throw new GrpcCallError(GRPC_CODE.UNAVAILABLE, (error as Error).message, { cause: error });
+        // fetch names only its placeholder URL, so the socket is named here (which runtime, for the user).
+        throw new GrpcCallError(GRPC_CODE.UNAVAILABLE, `unix://${socket}: ${connectError(error)}`, {
+          cause: error,
+        });
       } finally {
         clearTimeout(timer);
       }
@@ -192,4 +195,10 @@ function httpStatusCode(status: number): number {
   if (status === 404) return 12;
   if ([429, 502, 503, 504].includes(status)) return GRPC_CODE.UNAVAILABLE;
   return GRPC_CODE.UNKNOWN;
+}
+
+/** fetch's message without its placeholder URL ("error sending request for url (http://localhost/...): "). */
+function connectError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^error sending request for url \([^)]*\): /, "");
 }
