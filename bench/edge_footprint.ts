@@ -40,7 +40,7 @@ import {
   type SlopeLine,
   slopeTable,
 } from "./edge_footprint_report.ts";
-import { type Stack, startKedgeStack, startKubeEdgeStack } from "./edge_footprint_stacks.ts";
+import { nodeReady, type Stack, startKedgeStack, startKubeEdgeStack } from "./edge_footprint_stacks.ts";
 
 const argv = Deno.args;
 const arg = (name: string, fallback: string) => {
@@ -110,20 +110,6 @@ async function each<T>(what: string, fn: (s: Stack) => Promise<T>, row?: Row): P
   stacks = stacks.filter((s) => !failed.includes(s));
   return out;
 }
-
-const nodeReady = (s: Stack) =>
-  s.kube.until(
-    `${s.node} Ready`,
-    async () => {
-      const node = await s.kube.json<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
-        "GET",
-        `/api/v1/nodes/${s.node}`,
-      );
-      return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-    },
-    180_000,
-    500,
-  );
 
 /** CPU over the next `seconds`; memory and heap at its end. */
 async function measure(row: Row, seconds = WINDOW_S): Promise<void> {

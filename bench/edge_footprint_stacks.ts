@@ -253,3 +253,18 @@ function heapSpaces(metrics: Map<string, number>): Record<string, number> {
   }
   return out;
 }
+
+/** Resolves once the stack's Node is Ready in its apiserver (3 minutes at most). */
+export const nodeReady = (s: Stack) =>
+  s.kube.until(
+    `${s.node} Ready`,
+    async () => {
+      const node = await s.kube.json<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
+        "GET",
+        `/api/v1/nodes/${s.node}`,
+      );
+      return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+    },
+    180_000,
+    500,
+  );

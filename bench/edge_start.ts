@@ -16,7 +16,13 @@
 // (the agent inherits the bench's environment; e.g. a flag the code under test reads), figures for each arm
 // apart: A/B in one run, under the same load, rather than two runs at different times.
 import { loadavg, memory, treeCpuSeconds } from "./edge_footprint_probe.ts";
-import { type Stack, startedAt, startKedgeStack, startKubeEdgeStack } from "./edge_footprint_stacks.ts";
+import {
+  nodeReady,
+  type Stack,
+  startedAt,
+  startKedgeStack,
+  startKubeEdgeStack,
+} from "./edge_footprint_stacks.ts";
 import { kubeEdgeBinaries } from "../tests/kubeedge/cloud.ts";
 
 const argv = Deno.args;
@@ -55,20 +61,6 @@ interface Start {
   threads?: Map<string, number>;
   load: string;
 }
-
-const nodeReady = (s: Stack) =>
-  s.kube.until(
-    `${s.node} Ready`,
-    async () => {
-      const node = await s.kube.json<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
-        "GET",
-        `/api/v1/nodes/${s.node}`,
-      );
-      return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-    },
-    180_000,
-    500,
-  );
 
 async function once(s: Stack, window: number, arm: "A" | "B" = "A"): Promise<Start> {
   const load = loadavg();
